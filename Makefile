@@ -1,0 +1,58 @@
+# llmlab: `make lab` to learn, `make test` to check. Both create/reuse .venv and reinstall
+# the project only when pyproject.toml changed (stamp file inside .venv).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.llmlab-installed
+
+.DEFAULT_GOAL := help
+.PHONY: help lab test lint labs check-labs solutions clean venv
+
+help:
+	@echo "make lab        start JupyterLab on labs/ (http://127.0.0.1:8888)"
+	@echo "make test       lint, type-check, unit tests, and run every notebook"
+	@echo "make lint       ruff + mypy only"
+	@echo "make labs       regenerate labs/ from solutions/"
+	@echo "make solutions  re-execute solutions/ in place to refresh their stored outputs"
+	@echo "make clean      remove caches and build leftovers (keeps .venv)"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "llmlab needs Python 3.11+; '$(PYTHON)' is older (try: make PYTHON=python3.12 ...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -e ".[test]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab labs/ --ServerApp.ip=127.0.0.1
+
+test: $(STAMP)
+	PY=$(PY) bash tests/run_all.sh
+
+lint: $(STAMP)
+	$(PY) -m ruff check llmlab tests
+	$(PY) -m mypy llmlab
+
+labs: $(STAMP)
+	$(PY) -m llmlab.notebooks build
+
+check-labs: $(STAMP)
+	$(PY) -m llmlab.notebooks check
+
+# Stored outputs are what nbval compares against: produce them under the same settings as
+# `make test` (fast simulator clock, inline matplotlib).
+solutions: $(STAMP)
+	@set -e; nbs=$$(find solutions -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort); \
+	if [ -z "$$nbs" ]; then echo "no notebooks in solutions/ yet"; exit 0; fi; \
+	LLMLAB_TIME_SCALE=0.05 MPLBACKEND=module://matplotlib_inline.backend_inline \
+		$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $$nbs
+
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .benchmarks test-artifacts build *.egg-info
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) \
+		-type d -print0 | xargs -0 rm -rf

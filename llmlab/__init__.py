@@ -1,0 +1,45 @@
+"""llmlab: a Jupyter lab for building a disciplined LLM client against the real SDKs, offline.
+
+A notebook starts with ``sim = llmlab.setup(seed=0)``; exercises are checked with
+``llmlab.check("01.softmax", softmax)``.
+"""
+
+from llmlab._offline import ensure_tiktoken_offline
+
+ensure_tiktoken_offline()  # before anything can load a tiktoken encoding
+
+from llmlab._exceptions import (  # noqa: E402
+    BudgetExceededError,
+    CircuitOpenError,
+    DataFileError,
+    ExerciseError,
+    LlmlabError,
+    NotebookBuildError,
+    PricingError,
+    SimulatorError,
+    StructuredOutputError,
+)
+from llmlab._paths import data_dir  # noqa: E402
+from llmlab._setup import setup  # noqa: E402
+from llmlab.check import CheckResult, check, solution_or_reference  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BudgetExceededError",
+    "CheckResult",
+    "CircuitOpenError",
+    "DataFileError",
+    "ExerciseError",
+    "LlmlabError",
+    "NotebookBuildError",
+    "PricingError",
+    "SimulatorError",
+    "StructuredOutputError",
+    "__version__",
+    "check",
+    "data_dir",
+    "ensure_tiktoken_offline",
+    "setup",
+    "solution_or_reference",
+]

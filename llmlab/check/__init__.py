@@ -1,0 +1,21 @@
+"""Exercise checkers: ``llmlab.check("01.softmax", softmax)`` runs hidden cases with feedback.
+
+``python -m llmlab.check --list`` prints every exercise id with its signature.
+"""
+
+from __future__ import annotations
+
+from llmlab.check._registry import Case, Exercise, all_exercises, exercise, get
+from llmlab.check._run import CheckResult, check, run, solution_or_reference
+
+__all__ = [
+    "Case",
+    "CheckResult",
+    "Exercise",
+    "all_exercises",
+    "check",
+    "exercise",
+    "get",
+    "run",
+    "solution_or_reference",
+]

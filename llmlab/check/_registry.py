@@ -1,0 +1,75 @@
+"""The exercise registry: each exercise has an id, a signature, a reference and a checker.
+
+A checker is a function ``candidate -> Iterator[Case]`` run by :func:`llmlab.check`; each
+:class:`Case` names its input and says what was expected and what came back, so feedback is
+specific. Lab modules (``_lab01.py`` ...) register exercises with :func:`exercise`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from llmlab._exceptions import ExerciseError
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hidden test case's verdict."""
+
+    ok: bool
+    input: str  # how the case is described to the learner
+    expected: str = ""
+    got: str = ""
+    hint: str = ""
+
+
+Checker = Callable[[Any], Iterator[Case]]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    signature: str
+    summary: str
+    reference: Any
+    checker: Checker
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def exercise(id: str, signature: str, summary: str, reference: Any) -> Callable[[Checker], Checker]:
+    """Register the decorated checker for exercise ``id``."""
+
+    def register(checker: Checker) -> Checker:
+        if id in _REGISTRY:
+            raise ExerciseError(f"exercise {id!r} registered twice")
+        _REGISTRY[id] = Exercise(id, signature, summary, reference, checker)
+        return checker
+
+    return register
+
+
+def _load() -> None:
+    package = importlib.import_module("llmlab.check")
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_lab"):
+            importlib.import_module(f"llmlab.check.{info.name}")
+
+
+def all_exercises() -> list[Exercise]:
+    _load()
+    return sorted(_REGISTRY.values(), key=lambda e: e.id)
+
+
+def get(exercise_id: str) -> Exercise:
+    _load()
+    try:
+        return _REGISTRY[exercise_id]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise ExerciseError(f"unknown exercise {exercise_id!r}; known ids: {known}") from None

@@ -1,0 +1,112 @@
+"""Prompt caches on the simulator clock.
+
+Anthropic: explicit breakpoints. OpenAI: automatic prefixes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One cacheable unit of the prompt in prefix order (tools -> system -> messages)."""
+
+    key: bytes  # canonical bytes: any byte change misses
+    tokens: int
+    ttl: str | None = None  # set where the block carries cache_control (a breakpoint)
+
+
+@dataclass
+class CacheResult:
+    read: int = 0
+    written_5m: int = 0
+    written_1h: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.written_5m + self.written_1h
+
+
+@dataclass
+class _Entry:
+    expires: float
+    ttl: float
+
+
+@dataclass
+class AnthropicCache:
+    """Explicit breakpoints; a hit refreshes the TTL; below the model minimum nothing is cached."""
+
+    entries: dict[str, _Entry] = field(default_factory=dict)
+
+    def lookup(
+        self, namespace: str, segments: Sequence[Segment], min_tokens: int, now: float
+    ) -> CacheResult:
+        digest = hashlib.sha256(namespace.encode())
+        prefixes: list[tuple[str, int, str]] = []  # (key, cumulative tokens, ttl) per breakpoint
+        total = 0
+        for seg in segments:
+            digest.update(len(seg.key).to_bytes(8, "big"))
+            digest.update(seg.key)
+            total += seg.tokens
+            if seg.ttl is not None:
+                prefixes.append((digest.copy().hexdigest(), total, seg.ttl))
+        result = CacheResult()
+        hit_index = -1
+        for i in range(len(prefixes) - 1, -1, -1):
+            key, tokens, _ = prefixes[i]
+            entry = self.entries.get(key)
+            if entry is not None and entry.expires > now:
+                entry.expires = now + entry.ttl  # reads refresh the TTL at no cost
+                result.read = tokens
+                hit_index = i
+                break
+        covered = result.read
+        for key, tokens, ttl in prefixes[hit_index + 1 :]:
+            if tokens < min_tokens:
+                continue
+            seconds = TTL_SECONDS[ttl]
+            self.entries[key] = _Entry(now + seconds, seconds)
+            if ttl == "1h":
+                result.written_1h += tokens - covered
+            else:
+                result.written_5m += tokens - covered
+            covered = tokens
+        return result
+
+
+@dataclass
+class OpenAICache:
+    """Automatic prefix caching: from 1024 tokens, hits in 128-token steps, no write fee."""
+
+    idle_ttl: float = 600.0  # entries usually live 5-10 minutes idle
+    max_age: float = 3600.0
+    entries: dict[str, tuple[float, float]] = field(default_factory=dict)  # key -> (expires, born)
+
+    def lookup(self, namespace: str, tokens: Sequence[int], now: float) -> int:
+        """Cached tokens for this prompt; stores its prefixes for the next request."""
+        if len(tokens) < 1024:
+            return 0
+        boundaries = list(range(1024, len(tokens) + 1, 128))
+        keys = []
+        digest = hashlib.sha256(namespace.encode())
+        start = 0
+        for b in boundaries:
+            digest.update(b",".join(str(t).encode() for t in tokens[start:b]) + b";")
+            keys.append(digest.copy().hexdigest())
+            start = b
+        cached = 0
+        for b, key in zip(reversed(boundaries), reversed(keys), strict=True):
+            hit = self.entries.get(key)
+            if hit is not None and hit[0] > now and now - hit[1] < self.max_age:
+                cached = b
+                break
+        for b, key in zip(boundaries, keys, strict=True):
+            born = self.entries[key][1] if key in self.entries and b <= cached else now
+            self.entries[key] = (now + self.idle_ttl, born)
+        return cached

@@ -1,0 +1,151 @@
+"""The models each simulated provider serves: real ids, context windows, output limits and latency.
+
+Latency profiles are calibrated (see ``docs`` in :mod:`llmlab.sim._latency`) to published figures:
+Anthropic's 100k-token prompt went from 11.5 s to first token uncached to ~2.4 s cached, and
+both providers say caching cuts latency by up to 80-85 % for long prompts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmlab._exceptions import SimulatorError
+from llmlab.sim._wire import Provider
+
+
+@dataclass(frozen=True)
+class LatencyProfile:
+    """Seconds of simulated time (before the global time scale is applied)."""
+
+    base: float = 0.45  # network + scheduling before any prefill
+    prefill_per_token: float = 110e-6  # uncached input
+    cached_per_token: float = 16.5e-6  # cached input: 15 % of uncached, the "up to 85 %" bound
+    decode_per_token: float = 0.02  # 50 tokens/s
+    jitter: float = 0.08  # sigma of a multiplicative log-normal factor
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    id: str
+    provider: Provider
+    context_window: int
+    max_output: int
+    encoding: str  # tiktoken encoding used to count (a documented stand-in for Anthropic)
+    cache_min_tokens: int = 1024
+    latency: LatencyProfile = LatencyProfile()
+    created: int = 1_730_000_000
+    display_name: str = ""
+
+
+_FAST = LatencyProfile(
+    base=0.3, prefill_per_token=60e-6, cached_per_token=9e-6, decode_per_token=0.01
+)
+_SLOW = LatencyProfile(
+    base=0.7, prefill_per_token=150e-6, cached_per_token=22.5e-6, decode_per_token=0.03
+)
+_OPENAI = LatencyProfile(
+    base=0.4, prefill_per_token=100e-6, cached_per_token=20e-6, decode_per_token=0.02
+)  # cached prefill 20 %: OpenAI's "up to 80 %"
+_OPENAI_FAST = LatencyProfile(
+    base=0.3, prefill_per_token=55e-6, cached_per_token=11e-6, decode_per_token=0.012
+)
+
+_MODELS = [
+    ModelProfile(
+        "claude-sonnet-4-6",
+        "anthropic",
+        200_000,
+        64_000,
+        "cl100k_base",
+        1024,
+        created=1_770_000_000,
+        display_name="Claude Sonnet 4.6",
+    ),
+    ModelProfile(
+        "claude-sonnet-4-5",
+        "anthropic",
+        200_000,
+        64_000,
+        "cl100k_base",
+        1024,
+        created=1_759_000_000,
+        display_name="Claude Sonnet 4.5",
+    ),
+    ModelProfile(
+        "claude-haiku-4-5",
+        "anthropic",
+        200_000,
+        64_000,
+        "cl100k_base",
+        4096,
+        _FAST,
+        created=1_760_000_000,
+        display_name="Claude Haiku 4.5",
+    ),
+    ModelProfile(
+        "claude-opus-4-1",
+        "anthropic",
+        200_000,
+        32_000,
+        "cl100k_base",
+        1024,
+        _SLOW,
+        created=1_754_000_000,
+        display_name="Claude Opus 4.1",
+    ),
+    ModelProfile(
+        "gpt-4o", "openai", 128_000, 16_384, "o200k_base", 1024, _OPENAI, created=1_715_367_049
+    ),
+    ModelProfile(
+        "gpt-4o-mini",
+        "openai",
+        128_000,
+        16_384,
+        "o200k_base",
+        1024,
+        _OPENAI_FAST,
+        created=1_721_172_741,
+    ),
+    ModelProfile(
+        "gpt-4.1", "openai", 1_047_576, 32_768, "o200k_base", 1024, _OPENAI, created=1_744_316_542
+    ),
+    ModelProfile(
+        "gpt-4.1-mini",
+        "openai",
+        1_047_576,
+        32_768,
+        "o200k_base",
+        1024,
+        _OPENAI_FAST,
+        created=1_744_318_173,
+    ),
+]
+_ALIASES = {
+    "claude-sonnet-4-5-20250929": "claude-sonnet-4-5",
+    "claude-haiku-4-5-20251001": "claude-haiku-4-5",
+    "claude-opus-4-1-20250805": "claude-opus-4-1",
+    "gpt-4o-2024-08-06": "gpt-4o",
+    "gpt-4o-mini-2024-07-18": "gpt-4o-mini",
+    "gpt-4.1-2025-04-14": "gpt-4.1",
+    "gpt-4.1-mini-2025-04-14": "gpt-4.1-mini",
+}
+MODELS: dict[str, ModelProfile] = {m.id: m for m in _MODELS}
+DEFAULT_MODEL: dict[Provider, str] = {"anthropic": "claude-sonnet-4-6", "openai": "gpt-4.1-mini"}
+
+
+def lookup(model: str, provider: Provider) -> ModelProfile | None:
+    """The profile serving ``model`` on ``provider`` (dated snapshots resolve to their alias)."""
+    profile = MODELS.get(_ALIASES.get(model, model))
+    return profile if profile is not None and profile.provider == provider else None
+
+
+def models_for(provider: Provider) -> list[ModelProfile]:
+    return [m for m in _MODELS if m.provider == provider]
+
+
+def require(model: str) -> ModelProfile:
+    """The profile for ``model`` on either provider, or a clear error listing the known ids."""
+    profile = MODELS.get(_ALIASES.get(model, model))
+    if profile is None:
+        raise SimulatorError(f"unknown model {model!r}; the simulator serves {sorted(MODELS)}")
+    return profile

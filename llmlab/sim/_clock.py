@@ -1,0 +1,49 @@
+"""The simulator's clock: simulated seconds that run 1/time_scale times faster than real ones.
+
+Physics (latency) is slept in real time scaled by ``time_scale``; caches and rate-limit buckets
+read this clock, which a learner can also ``advance`` to make a TTL expire instantly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from llmlab._exceptions import SimulatorError
+
+
+def default_time_scale() -> float:
+    """``$LLMLAB_TIME_SCALE`` (CI runs at 0.05) or 1.0: real seconds per simulated second."""
+    raw = os.environ.get("LLMLAB_TIME_SCALE", "1.0")
+    try:
+        scale = float(raw)
+    except ValueError:
+        raise SimulatorError(f"LLMLAB_TIME_SCALE must be a number, got {raw!r}") from None
+    if not 0 < scale <= 100:
+        raise SimulatorError(f"LLMLAB_TIME_SCALE must be in (0, 100], got {scale}")
+    return scale
+
+
+class SimClock:
+    """Simulated seconds since start: real elapsed / time_scale, plus whatever was advanced."""
+
+    def __init__(
+        self, time_scale: float = 1.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.time_scale = time_scale
+        self._monotonic = monotonic
+        self._start = monotonic()
+        self._advanced = 0.0
+
+    def now(self) -> float:
+        return (self._monotonic() - self._start) / self.time_scale + self._advanced
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise SimulatorError(f"the clock only moves forward; got {seconds} s")
+        self._advanced += seconds
+
+    def real(self, simulated_seconds: float) -> float:
+        """Real seconds that ``simulated_seconds`` take at this time scale."""
+        return simulated_seconds * self.time_scale

@@ -1,0 +1,176 @@
+"""The model runtime: a neutral conversation in, tokens and tool calls out (no wire format here)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from llmlab.sim._conversation import Conversation
+from llmlab.sim._lm import EOS, NGramModel
+from llmlab.sim._sampling import SamplingParams, distribution, draw
+from llmlab.sim._skills import Behaviour, plan
+
+StopReason = Literal["end", "max_tokens", "stop_sequence", "tool_use"]
+_TOPIC_BIAS = 1.5  # logit boost for vocabulary the user mentioned: keeps replies on topic
+_MIN_WORDS = 6  # end-of-reply is suppressed for the first few tokens
+
+
+@dataclass
+class TokenOut:
+    text: str
+    raw: bytes
+    logprob: float  # the model's own log-probability (temperature 1, before filtering)
+    top: list[tuple[str, bytes, float]] = field(default_factory=list)
+
+
+@dataclass
+class TextOut:
+    tokens: list[TokenOut]
+
+    @property
+    def text(self) -> str:
+        return "".join(t.text for t in self.tokens)
+
+
+@dataclass
+class ToolCallOut:
+    name: str
+    arguments: str  # JSON text, possibly cut short by max_tokens
+    n_tokens: int
+
+
+@dataclass
+class Generation:
+    parts: list[TextOut | ToolCallOut]
+    stop: StopReason
+    stop_sequence: str | None
+    output_tokens: int
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, TextOut))
+
+
+def _scripted(model: NGramModel, text: str, limit: int) -> tuple[TextOut, bool]:
+    ids = model.encoding.encode(text)
+    cut = len(ids) > limit
+    tokens = []
+    for tid in ids[:limit]:
+        raw = model.encoding.decode_single_token_bytes(tid)
+        tokens.append(
+            TokenOut(
+                raw.decode("utf-8", errors="replace"),
+                raw,
+                0.0,
+                [(raw.decode("utf-8", errors="replace"), raw, 0.0)],
+            )
+        )
+    return TextOut(tokens), cut
+
+
+def _free_text(
+    model: NGramModel,
+    conv: Conversation,
+    params: SamplingParams,
+    max_tokens: int,
+    stops: list[str],
+    rng: np.random.Generator,
+    top_n: int,
+) -> tuple[TextOut, StopReason, str | None, int]:
+    prompt_local = model.to_local(model.encoding.encode(conv.last_user_text))
+    bias = np.zeros(model.size)
+    for tok in set(prompt_local):
+        if len(model.token_text(tok).strip()) > 3:
+            bias[tok] = _TOPIC_BIAS
+    context = model.to_local(model.encoding.encode(conv.prefill))[-2:] if conv.prefill else []
+    counts: Counter[int] = Counter()
+    tokens: list[TokenOut] = []
+    text = ""
+    for step in range(max_tokens):
+        base = model.log_probs(context)
+        logits = base + bias
+        if step < _MIN_WORDS:
+            logits = logits.copy()
+            logits[EOS] = -np.inf
+        probs = distribution(logits, params, counts)
+        tok = draw(probs, rng)
+        if tok == EOS:
+            return TextOut(tokens), "end", None, step + 1
+        logz = logits - np.logaddexp.reduce(logits[np.isfinite(logits)])
+        top = []
+        if top_n:
+            best = np.argsort(-logz, kind="stable")[:top_n]
+            top = [(model.token_text(i), model.token_bytes(i), float(logz[i])) for i in best]
+        tokens.append(
+            TokenOut(model.token_text(tok), model.token_bytes(tok), float(logz[tok]), top)
+        )
+        counts[tok] += 1
+        context = [*context[-1:], tok]
+        text += tokens[-1].text
+        for s in stops:
+            at = text.find(s)
+            if at >= 0:
+                _trim(tokens, len(text) - at)
+                return TextOut(tokens), "stop_sequence", s, step + 1
+    return TextOut(tokens), "max_tokens", None, max_tokens
+
+
+def _trim(tokens: list[TokenOut], n_chars: int) -> None:
+    """Drop the last ``n_chars`` characters (the stop sequence and anything after it)."""
+    while n_chars > 0 and tokens:
+        last = tokens[-1]
+        if len(last.text) <= n_chars:
+            n_chars -= len(last.text)
+            tokens.pop()
+        else:
+            kept = last.text[: len(last.text) - n_chars]
+            tokens[-1] = TokenOut(kept, kept.encode(), last.logprob, last.top)
+            n_chars = 0
+
+
+def generate(
+    model: NGramModel,
+    conv: Conversation,
+    params: SamplingParams,
+    max_tokens: int,
+    stops: list[str],
+    rng: np.random.Generator,
+    behaviour: Behaviour,
+    top_n: int = 0,
+) -> Generation:
+    """One reply: structured when a skill applies, otherwise sampled from the language model."""
+    decided = plan(conv, behaviour, rng, params.temperature)
+    if decided is None:
+        out, stop, seq, n = _free_text(model, conv, params, max_tokens, stops, rng, top_n)
+        return Generation([out], stop, seq, n)
+    parts: list[TextOut | ToolCallOut] = []
+    used = 0
+    if decided.text:
+        out, cut = _scripted(model, decided.text, max_tokens)
+        text = out.text
+        for s in stops:
+            at = text.find(s)
+            if at >= 0:
+                _trim(out.tokens, len(text) - at)
+                return Generation([out], "stop_sequence", s, len(out.tokens))
+        parts.append(out)
+        used = len(out.tokens)
+        if cut:
+            return Generation(parts, "max_tokens", None, max_tokens)
+    for name, args in decided.tool_calls:
+        arguments = json.dumps(args)
+        ids = model.encoding.encode(arguments)
+        overhead = 8  # the tool-call framing tokens a real model emits around the arguments
+        if used + overhead + len(ids) > max_tokens:
+            room = max(max_tokens - used - overhead, 0)
+            partial = model.encoding.decode(ids[:room])
+            parts.append(ToolCallOut(name, partial, room))
+            return Generation(parts, "max_tokens", None, max_tokens)
+        parts.append(ToolCallOut(name, arguments, len(ids) + overhead))
+        used += len(ids) + overhead
+    reason: StopReason = "tool_use" if decided.tool_calls else "end"
+    return Generation(parts, reason, None, max(used, 1))

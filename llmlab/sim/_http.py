@@ -1,0 +1,87 @@
+"""Small helpers both wire formats use to answer: JSON bodies, SSE frames, request parsing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from llmlab.sim._wire import Chunk, Piece, SimRequest, SimResponse
+
+
+class ApiError(Exception):
+    """An HTTP error the simulated provider answers with (never escapes the simulator)."""
+
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.code = code
+        self.param = param
+        self.headers = headers or {}
+
+
+def once(data: bytes, delay: float = 0.0) -> Iterator[Piece]:
+    yield Chunk(delay, data)
+
+
+def json_response(
+    status: int, body: Any, headers: dict[str, str], pieces: Iterator[Piece] | None = None
+) -> SimResponse:
+    data = json.dumps(body).encode()
+    return SimResponse(
+        status,
+        {"content-type": "application/json", **headers},
+        pieces if pieces is not None else once(data),
+    )
+
+
+def sse(event: str | None, payload: Any) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {data}\n\n".encode()
+
+
+def parse_json_body(request: SimRequest) -> dict[str, Any]:
+    """The request's JSON object, or the 400 a real API gives for a wrong type or bad JSON."""
+    ctype = request.headers.get("content-type", "")
+    if "application/json" not in ctype:
+        raise ApiError(
+            400,
+            "invalid_request_error",
+            f"Unsupported content type {ctype or '(none)'!r}: send application/json",
+        )
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(
+            400, "invalid_request_error", f"There was an error parsing the body: {exc}"
+        ) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request_error", "The request body must be a JSON object")
+    return body
+
+
+def api_key(request: SimRequest) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() or None if auth.lower().startswith("bearer ") else None
+
+
+def key_id(key: str) -> str:
+    """A non-reversible label for rate-limit buckets: the key itself is never kept."""
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()[:12]

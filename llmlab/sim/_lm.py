@@ -1,0 +1,140 @@
+"""A small interpolated trigram language model: the "LLM" behind both simulated providers.
+
+It is trained at first use on the course corpus (``data/corpus/*.md``) over a real tiktoken
+vocabulary, so its next-token distributions are genuine: temperature, top-p, top-k and
+penalties change its output exactly as the course teaches, and logprobs report them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tiktoken
+
+from llmlab._paths import data_dir
+
+EOS = 0  # model-local id of the end-of-reply token; every paragraph of the corpus ends with it
+_LAMBDAS = (0.55, 0.30, 0.15)  # trigram, bigram, unigram interpolation weights
+_ADD_K = 0.01  # smoothing that gives every vocabulary token some probability
+
+
+@dataclass(frozen=True)
+class _Tables:
+    tri: dict[tuple[int, int], dict[int, int]]
+    bi: dict[int, dict[int, int]]
+    uni: np.ndarray
+
+
+class NGramModel:
+    """Next-token logits over a closed vocabulary drawn from the corpus.
+
+    Model-local ids index ``self.token_ids`` (the tiktoken ids); local id 0 is end-of-reply.
+    """
+
+    def __init__(self, encoding_name: str, paragraphs: Sequence[str]) -> None:
+        self.encoding = tiktoken.get_encoding(encoding_name)
+        encoded = [self.encoding.encode(p) for p in paragraphs]
+        vocab = sorted({t for seq in encoded for t in seq})
+        self.token_ids: list[int] = [-1, *vocab]
+        self._local = {tid: i for i, tid in enumerate(self.token_ids)}
+        self.size = len(self.token_ids)
+        tri: dict[tuple[int, int], Counter[int]] = defaultdict(Counter)
+        bi: dict[int, Counter[int]] = defaultdict(Counter)
+        uni: Counter[int] = Counter()
+        for seq in encoded:
+            local = [EOS, EOS, *(self._local[t] for t in seq), EOS]
+            for a, b, c in zip(local, local[1:], local[2:], strict=False):
+                tri[(a, b)][c] += 1
+                bi[b][c] += 1
+                uni[c] += 1
+        counts = np.full(self.size, _ADD_K)
+        for tok, n in uni.items():
+            counts[tok] += n
+        self._tables = _Tables(
+            tri={k: dict(v) for k, v in tri.items()},
+            bi={k: dict(v) for k, v in bi.items()},
+            uni=counts / counts.sum(),
+        )
+        self._strings = [self._token_text(i) for i in range(self.size)]
+
+    # -- vocabulary -------------------------------------------------------------------------
+    def _token_text(self, local: int) -> str:
+        if local == EOS:
+            return ""
+        return self.encoding.decode_single_token_bytes(self.token_ids[local]).decode(
+            "utf-8", errors="replace"
+        )
+
+    def token_text(self, local: int) -> str:
+        """The text of one model-local token ('' for end-of-reply)."""
+        return self._strings[local]
+
+    def token_bytes(self, local: int) -> bytes:
+        if local == EOS:
+            return b""
+        return self.encoding.decode_single_token_bytes(self.token_ids[local])
+
+    def to_local(self, tiktoken_ids: Sequence[int]) -> list[int]:
+        """Map tiktoken ids into the model's vocabulary, dropping ids it never saw."""
+        return [self._local[t] for t in tiktoken_ids if t in self._local]
+
+    def contains(self, local: int) -> bool:
+        return 0 <= local < self.size
+
+    # -- the model --------------------------------------------------------------------------
+    def log_probs(self, context: Sequence[int]) -> np.ndarray:
+        """Natural-log next-token probabilities given the model-local context."""
+        a, b = (EOS, EOS) if len(context) < 2 else (context[-2], context[-1])
+        if len(context) == 1:
+            b = context[-1]
+        t = self._tables
+        probs = _LAMBDAS[2] * t.uni
+        bi = t.bi.get(b)
+        if bi:
+            total = sum(bi.values())
+            for tok, n in bi.items():
+                probs[tok] += _LAMBDAS[1] * n / total
+        else:
+            probs = probs + _LAMBDAS[1] * t.uni
+        tri = t.tri.get((a, b))
+        if tri:
+            total = sum(tri.values())
+            for tok, n in tri.items():
+                probs[tok] += _LAMBDAS[0] * n / total
+        else:
+            probs = probs + _LAMBDAS[0] * (t.uni if not bi else _dist(bi, self.size))
+        logp: np.ndarray = np.log(probs / probs.sum())
+        return logp
+
+
+def _dist(counts: dict[int, int], size: int) -> np.ndarray:
+    out = np.zeros(size)
+    total = sum(counts.values())
+    for tok, n in counts.items():
+        out[tok] = n / total
+    return out
+
+
+def corpus_paragraphs() -> list[str]:
+    """The corpus split into paragraphs; markdown headings and list markers are dropped."""
+    paragraphs: list[str] = []
+    for path in sorted((data_dir() / "corpus").glob("*.md")):
+        for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")):
+            lines = [ln.strip() for ln in block.splitlines() if not ln.lstrip().startswith("#")]
+            text = " ".join(re.sub(r"^([-*]|\d+\.)\s+", "", ln) for ln in lines if ln)
+            if len(text) >= 20:
+                paragraphs.append(text)
+    if not paragraphs:
+        raise FileNotFoundError(f"no corpus paragraphs under {data_dir() / 'corpus'}")
+    return paragraphs
+
+
+@functools.cache
+def model_for(encoding_name: str) -> NGramModel:
+    """The shared model for one tokenizer, trained once per process."""
+    return NGramModel(encoding_name, corpus_paragraphs())

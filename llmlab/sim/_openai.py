@@ -1,0 +1,791 @@
+"""The OpenAI Chat Completions wire format: /v1/chat/completions and /v1/models."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+from llmlab import tokens as tk
+from llmlab.sim._catalog import ModelProfile, lookup, models_for
+from llmlab.sim._conversation import Conversation, Part, Tool, ToolChoice, Turn
+from llmlab.sim._engine import Simulator
+from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
+from llmlab.sim._http import ApiError, api_key, json_response, key_id, parse_json_body, sse
+from llmlab.sim._latency import decode_times, time_to_first_token
+from llmlab.sim._lm import model_for
+from llmlab.sim._sampling import SamplingParams
+from llmlab.sim._skills import Behaviour
+from llmlab.sim._wire import SimRequest, SimResponse
+
+_FINISH = {"end": "stop", "max_tokens": "length", "stop_sequence": "stop", "tool_use": "tool_calls"}
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_ROLES = ("system", "developer", "user", "assistant", "tool")
+FINGERPRINT = "fp_11ab5e1a"
+
+
+def handle(sim: Simulator, request: SimRequest) -> SimResponse:
+    rng = sim.rng_for("openai", {"path": request.path, "body": request.body.decode("latin-1")})
+    request_id = "req_" + sim.new_id("", rng, 32).lower()
+    headers = {
+        "x-request-id": request_id,
+        "openai-version": "2020-10-01",
+        "openai-organization": "llmlab-simulator",
+    }
+    try:
+        key = api_key(request)
+        if key is None:
+            raise ApiError(
+                401,
+                "invalid_request_error",
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer "
+                "YOUR_KEY).",
+            )
+        if request.method == "GET" and request.path.rstrip("/") == "/v1/models":
+            return json_response(
+                200,
+                {"object": "list", "data": [_model_entry(m) for m in models_for("openai")]},
+                headers,
+            )
+        if request.method == "GET" and request.path.startswith("/v1/models/"):
+            model = request.path.rsplit("/", 1)[1]
+            profile = lookup(model, "openai")
+            if profile is None:
+                raise _not_found(model)
+            return json_response(200, _model_entry(profile), headers)
+        if request.method == "POST" and request.path == "/v1/chat/completions":
+            return _completions(sim, request, key, headers)
+        raise ApiError(
+            404, "invalid_request_error", f"Invalid URL ({request.method} {request.path})"
+        )
+    except ApiError as err:
+        sim.record_error(err.status, err.code or err.kind)
+        body = {
+            "error": {
+                "message": err.message,
+                "type": err.kind,
+                "param": err.param,
+                "code": err.code,
+            }
+        }
+        return json_response(err.status, body, {**headers, **err.headers})
+
+
+def _bad(message: str, param: str | None = None, code: str | None = None) -> ApiError:
+    return ApiError(400, "invalid_request_error", message, param=param, code=code)
+
+
+def _not_found(model: str) -> ApiError:
+    return ApiError(
+        404,
+        "invalid_request_error",
+        f"The model `{model}` does not exist or you do not have access to it.",
+        code="model_not_found",
+        param="model",
+    )
+
+
+def _model_entry(m: ModelProfile) -> dict[str, Any]:
+    return {"id": m.id, "object": "model", "created": m.created, "owned_by": "system"}
+
+
+# -- validation ---------------------------------------------------------------------------------
+def _number(body: dict[str, Any], name: str, low: float, high: float) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
+        raise _bad(
+            f"Invalid '{name}': must be a number between {low} and {high}.",
+            name,
+            "invalid_value" if isinstance(value, int | float) else "invalid_type",
+        )
+    return float(value)
+
+
+def _text_of(content: Any, where: str) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") not in (
+                "text",
+                "image_url",
+                "input_audio",
+                "file",
+            ):
+                raise _bad(f"Invalid content part in '{where}'.", where)
+            texts.append(str(part.get("text", "")))
+        return "\n".join(texts)
+    raise _bad(
+        f"Invalid type for '{where}': expected a string or an array of content parts.",
+        where,
+        "invalid_type",
+    )
+
+
+def _conversation(body: dict[str, Any]) -> Conversation:
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        raise _bad(
+            "Missing required parameter: 'messages'.", "messages", "missing_required_parameter"
+        )
+    if not messages:
+        raise _bad(
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but "
+            "got an empty array instead.",
+            "messages",
+            "empty_array",
+        )
+    system: list[str] = []
+    turns: list[Turn] = []
+    pending: set[str] = set()
+    for i, m in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(m, dict) or m.get("role") not in _ROLES:
+            raise _bad(
+                f"Invalid value for '{where}.role': expected one of {', '.join(_ROLES)}.",
+                f"{where}.role",
+                "invalid_value",
+            )
+        role = m["role"]
+        text = _text_of(m.get("content"), f"{where}.content")
+        if role != "tool" and pending:
+            raise _bad(
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not "
+                f"have response messages: {', '.join(sorted(pending))}",
+                "messages",
+            )
+        if role in ("system", "developer"):
+            system.append(text)
+        elif role == "user":
+            turns.append(Turn("user", [Part("text", text=text)]))
+        elif role == "assistant":
+            parts = [Part("text", text=text)] if text else []
+            for call in m.get("tool_calls") or []:
+                fn = call.get("function", {}) if isinstance(call, dict) else {}
+                try:
+                    args = json.loads(fn.get("arguments") or "{}")
+                except ValueError:
+                    args = {}
+                parts.append(
+                    Part(
+                        "tool_call",
+                        id=str(call.get("id")),
+                        name=str(fn.get("name")),
+                        input=args if isinstance(args, dict) else {},
+                    )
+                )
+                pending.add(str(call.get("id")))
+            turns.append(Turn("assistant", parts))
+        else:
+            call_id = m.get("tool_call_id")
+            if call_id not in pending:
+                raise _bad(
+                    "Invalid parameter: messages with role 'tool' must be a response to a "
+                    "preceeding message with 'tool_calls'.",
+                    f"{where}.role",
+                )
+            pending.discard(call_id)
+            part = Part(
+                "tool_result",
+                text=text,
+                id=str(call_id),
+                is_error=bool(re.match(r"\s*(error|invalid)", text, re.IGNORECASE)),
+            )
+            if turns and turns[-1].role == "user" and turns[-1].parts[0].kind == "tool_result":
+                turns[-1].parts.append(part)
+            else:
+                turns.append(Turn("user", [part]))
+    tools = _tools(body.get("tools"))
+    conv = Conversation(
+        system="\n".join(system), turns=turns, tools=tools, tool_choice=_tool_choice(body, tools)
+    )
+    fmt = body.get("response_format")
+    if fmt is not None:
+        kind = fmt.get("type") if isinstance(fmt, dict) else None
+        if kind == "json_object":
+            if "json" not in json.dumps(messages).lower():
+                raise _bad(
+                    "'messages' must contain the word 'json' in some form, to use "
+                    "'response_format' of type 'json_object'.",
+                    "messages",
+                )
+            conv.json_mode = True
+        elif kind == "json_schema":
+            spec = fmt.get("json_schema")
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                raise _bad(
+                    "Missing required parameter: 'response_format.json_schema.name'.",
+                    "response_format.json_schema.name",
+                    "missing_required_parameter",
+                )
+            schema = spec.get("schema") or {"type": "object", "properties": {}}
+            if not isinstance(schema, dict) or schema.get("type") != "object":
+                raise _bad(
+                    "Invalid schema for response_format: the root must be an object.",
+                    "response_format",
+                )
+            conv.response_schema = schema
+        elif kind != "text":
+            raise _bad(
+                "Invalid value for 'response_format.type'.", "response_format.type", "invalid_value"
+            )
+    return conv
+
+
+def _tools(tools: Any) -> list[Tool]:
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise _bad("Invalid type for 'tools': expected an array.", "tools", "invalid_type")
+    out = []
+    for i, tool in enumerate(tools):
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(fn, dict) or tool.get("type") != "function":
+            raise _bad(
+                f"Missing required parameter: 'tools[{i}].function'.",
+                f"tools[{i}].function",
+                "missing_required_parameter",
+            )
+        name = fn.get("name")
+        if not isinstance(name, str) or not _TOOL_NAME.match(name):
+            raise _bad(
+                f"Invalid 'tools[{i}].function.name': string does not match pattern. "
+                "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+                f"tools[{i}].function.name",
+                "invalid_value",
+            )
+        params = fn.get("parameters", {"type": "object", "properties": {}})
+        if not isinstance(params, dict) or params.get("type", "object") != "object":
+            raise _bad(
+                f"Invalid schema for function '{name}': schema must be a JSON Schema of "
+                "'type: \"object\"'.",
+                f"tools[{i}].function.parameters",
+                "invalid_function_parameters",
+            )
+        out.append(Tool(name, str(fn.get("description", "")), params))
+    return out
+
+
+def _tool_choice(body: dict[str, Any], tools: list[Tool]) -> ToolChoice:
+    choice = body.get("tool_choice")
+    parallel = body.get("parallel_tool_calls", True) is not False
+    if choice is None or choice == "auto":
+        return ToolChoice("auto" if tools else "none", None, parallel)
+    if choice in ("none", "required"):
+        if choice == "required" and not tools:
+            raise _bad(
+                "Invalid value for 'tool_choice': 'tool_choice' is only allowed when "
+                "'tools' are specified.",
+                "tool_choice",
+            )
+        return ToolChoice("none" if choice == "none" else "any", None, parallel)
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        name = (choice.get("function") or {}).get("name")
+        if name not in {t.name for t in tools}:
+            raise _bad(
+                f"Invalid value for 'tool_choice': function {name!r} is not among tools.",
+                "tool_choice",
+            )
+        return ToolChoice("tool", name, parallel)
+    raise _bad("Invalid value for 'tool_choice'.", "tool_choice", "invalid_value")
+
+
+def _prompt_token_ids(body: dict[str, Any], profile: ModelProfile) -> list[int]:
+    """A token sequence whose length is prompt_tokens - 3, for prefix caching."""
+    enc = tk.encoding(profile.encoding)
+    ids: list[int] = []
+    for tool in body.get("tools") or []:
+        ids += enc.encode(json.dumps(tool, sort_keys=True), disallowed_special=())
+    for m in body.get("messages") or []:
+        ids += [-1, -2, -3]  # the per-message framing tokens
+        for key, value in m.items():
+            if key == "tool_calls" and isinstance(value, list):
+                for call in value:
+                    fn = call.get("function", {})
+                    ids += enc.encode(
+                        fn.get("name", "") + fn.get("arguments", ""), disallowed_special=()
+                    )
+                continue
+            text = (
+                value
+                if isinstance(value, str)
+                else (
+                    "".join(p.get("text", "") for p in value if isinstance(p, dict))
+                    if isinstance(value, list)
+                    else json.dumps(value)
+                    if value is not None
+                    else ""
+                )
+            )
+            ids += enc.encode(text, disallowed_special=())
+            if key == "name":
+                ids.append(-4)
+    return ids
+
+
+# -- generation ---------------------------------------------------------------------------------
+def _completions(
+    sim: Simulator, request: SimRequest, key: str, headers: dict[str, str]
+) -> SimResponse:
+    body = parse_json_body(request)
+    model = body.get("model")
+    if not isinstance(model, str):
+        raise _bad("you must provide a model parameter", "model", "missing_required_parameter")
+    profile = lookup(model, "openai")
+    if profile is None:
+        raise _not_found(model)
+    conv = _conversation(body)
+    temperature = _number(body, "temperature", 0, 2)
+    top_p = _number(body, "top_p", 0, 1)
+    freq = _number(body, "frequency_penalty", -2, 2) or 0.0
+    pres = _number(body, "presence_penalty", -2, 2) or 0.0
+    n = body.get("n", 1) or 1
+    if not isinstance(n, int) or not 1 <= n <= 128:
+        raise _bad(
+            "Invalid 'n': integer below minimum value or above maximum.", "n", "invalid_value"
+        )
+    top_n = body.get("top_logprobs") or 0
+    if top_n and not body.get("logprobs"):
+        raise _bad(
+            "Invalid value for 'logprobs': must be true when 'top_logprobs' is set.", "logprobs"
+        )
+    if not isinstance(top_n, int) or not 0 <= top_n <= 20:
+        raise _bad("Invalid 'top_logprobs': must be an integer between 0 and 20.", "top_logprobs")
+    requested = body.get("max_completion_tokens", body.get("max_tokens"))
+    name = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
+    if requested is not None and (not isinstance(requested, int) or requested < 1):
+        raise _bad(
+            f"Invalid '{name}': integer below minimum value.", name, "integer_below_min_value"
+        )
+    if requested is not None and requested > profile.max_output:
+        raise _bad(
+            f"max_tokens is too large: {requested}. This model supports at most "
+            f"{profile.max_output} completion tokens, whereas you provided {requested}.",
+            name,
+            "invalid_value",
+        )
+    stop = body.get("stop")
+    stops = [stop] if isinstance(stop, str) else stop or []
+    if not isinstance(stops, list) or len(stops) > 4 or not all(isinstance(s, str) for s in stops):
+        raise _bad("Invalid 'stop': expected a string or an array of at most 4 strings.", "stop")
+    seed = body.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise _bad("Invalid type for 'seed': expected an integer.", "seed", "invalid_type")
+    prompt_tokens = tk.chat_tokens(body["messages"], profile.id) + tk.chat_tools_tokens(
+        body.get("tools"), profile.id
+    )
+    if prompt_tokens > profile.context_window:
+        raise _bad(
+            f"This model's maximum context length is {profile.context_window} tokens. "
+            f"However, your messages resulted in {prompt_tokens} tokens. Please reduce the "
+            "length of the messages.",
+            "messages",
+            "context_length_exceeded",
+        )
+    max_tokens = requested or min(profile.max_output, profile.context_window - prompt_tokens)
+    now = sim.clock.now()
+    bucket = key_id(key)
+    admission = sim.rate_limiter.admit(bucket, prompt_tokens, now)
+    headers.update(_ratelimit_headers(sim, bucket, now))
+    if not admission.allowed:
+        wait = sim.clock.real(admission.retry_after)
+        raise ApiError(
+            429,
+            "requests" if admission.limited == "requests" else "tokens",
+            f"Rate limit reached for {profile.id} on {admission.limited.replace('_', ' ')}"
+            f" per min. Please try again in {wait:.3f}s.",
+            code="rate_limit_exceeded",
+            headers={
+                "retry-after": str(max(int(round(wait + 0.4999)), 1)),
+                "retry-after-ms": str(int(wait * 1000)),
+            },
+        )
+    rng = sim.rng_for("openai", body, fixed_seed=seed)
+    fault = sim.next_fault(rng)
+    if fault is not None and fault.kind in ("429", "quota", "500", "503", "529"):
+        raise _fault_error(sim, fault.kind)
+    cached = sim.openai_cache.lookup(
+        profile.id + "|" + bucket, _prompt_token_ids(body, profile), now
+    )
+    sim.record_call("openai", prompt_tokens, cached)
+    params = SamplingParams(
+        temperature=1.0 if temperature is None else temperature,
+        top_p=top_p,
+        frequency_penalty=freq,
+        presence_penalty=pres,
+    )
+    strict = _is_strict(body)
+    behaviour = (
+        Behaviour(prose_json_quirk_rate=sim.behaviour.prose_json_quirk_rate)
+        if strict
+        else sim.behaviour
+    )
+    lm = model_for(profile.encoding)
+    gens = [
+        generate(
+            lm,
+            conv,
+            params,
+            max_tokens,
+            stops,
+            rng,
+            behaviour,
+            top_n if body.get("logprobs") else 0,
+        )
+        for _ in range(n)
+    ]
+    completion_tokens = sum(g.output_tokens for g in gens)
+    completion_id = sim.new_id("chatcmpl-", rng, 29)
+    created = 1_763_900_000 + int(now)
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+    named = conv.tool_choice.mode == "tool"
+    choices = [
+        _choice(i, g, rng, sim, bool(body.get("logprobs")), named) for i, g in enumerate(gens)
+    ]
+    ttft = time_to_first_token(profile.latency, prompt_tokens - cached, cached, rng)
+    steps = decode_times(
+        profile.latency,
+        max(g.output_tokens for g in gens),
+        rng,
+        5.0 if fault is not None and fault.kind == "slow" else 1.0,
+    )
+    headers["openai-processing-ms"] = str(int(sim.clock.real(ttft + sum(steps)) * 1000))
+
+    def settle(delivered: int, complete: bool) -> None:
+        sim.rate_limiter.spend_output(bucket, delivered, sim.clock.now())
+        sim.billing.charge(
+            completion_id,
+            "openai",
+            profile.id,
+            input_tokens=prompt_tokens - cached,
+            output_tokens=completion_tokens if complete else delivered,
+            read=cached,
+            complete=complete,
+        )
+
+    base = {
+        "id": completion_id,
+        "created": created,
+        "model": _dated(profile.id),
+        "system_fingerprint": FINGERPRINT,
+        "service_tier": "default",
+    }
+    if fault is not None and fault.kind == "hang":
+        ctype = "text/event-stream; charset=utf-8" if body.get("stream") else "application/json"
+        return SimResponse(
+            200,
+            {"content-type": ctype, **headers},
+            sim.hang(fault),
+            streaming=bool(body.get("stream")),
+        )
+    if body.get("stream"):
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        timeline = _chunks(base, gens, choices, usage if include_usage else None, ttft, steps)
+        error = sse(
+            None,
+            {
+                "error": {
+                    "message": "The server had an error while processing your "
+                    "request. Sorry about that!",
+                    "type": "server_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+        )
+        return SimResponse(
+            200,
+            {"content-type": "text/event-stream; charset=utf-8", **headers},
+            sim.paced(timeline, settle, fault, error),
+            streaming=True,
+        )
+    data = json.dumps({**base, "object": "chat.completion", "choices": choices, "usage": usage})
+    pieces = sim.paced(
+        [(ttft + sum(steps), data.encode(), completion_tokens)],
+        settle,
+        fault if fault is not None and fault.kind == "cut" else None,
+    )
+    return SimResponse(200, {"content-type": "application/json", **headers}, pieces)
+
+
+def _fault_error(sim: Simulator, kind: str) -> ApiError:
+    wait = sim.clock.real(1.0)
+    retry = {"retry-after": "1", "retry-after-ms": str(int(wait * 1000))}
+    if kind == "429":
+        return ApiError(
+            429,
+            "requests",
+            f"Rate limit reached for requests. Please try again in {wait:.3f}s.",
+            code="rate_limit_exceeded",
+            headers=retry,
+        )
+    if kind == "quota":
+        return ApiError(
+            429,
+            "insufficient_quota",
+            "You exceeded your current quota, please check your plan and billing details.",
+            code="insufficient_quota",
+        )
+    if kind == "500":
+        return ApiError(
+            500,
+            "server_error",
+            "The server had an error while processing your request. Sorry about that!",
+        )
+    return ApiError(
+        503,
+        "server_error",
+        "The engine is currently overloaded, please try again later.",
+        code="overloaded" if kind == "529" else None,
+    )
+
+
+def _is_strict(body: dict[str, Any]) -> bool:
+    fmt = body.get("response_format") or {}
+    if isinstance(fmt, dict) and (fmt.get("json_schema") or {}).get("strict"):
+        return True
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        for tool in body.get("tools") or []:
+            fn = tool.get("function", {})
+            if fn.get("name") == name and fn.get("strict"):
+                return True
+    return False
+
+
+def _dated(model: str) -> str:
+    return {
+        "gpt-4o": "gpt-4o-2024-08-06",
+        "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
+        "gpt-4.1": "gpt-4.1-2025-04-14",
+        "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
+    }.get(model, model)
+
+
+def _logprob_entry(token: Any) -> dict[str, Any]:
+    return {
+        "token": token.text,
+        "logprob": round(token.logprob, 6),
+        "bytes": list(token.raw),
+        "top_logprobs": [
+            {"token": t, "logprob": round(lp, 6), "bytes": list(b)} for t, b, lp in token.top
+        ],
+    }
+
+
+def _choice(
+    index: int,
+    gen: Generation,
+    rng: np.random.Generator,
+    sim: Simulator,
+    logprobs: bool,
+    named_tool: bool,
+) -> dict[str, Any]:
+    text = gen.text
+    calls = [
+        {
+            "id": sim.new_id("call_", rng),
+            "type": "function",
+            "function": {"name": p.name, "arguments": p.arguments},
+        }
+        for p in gen.parts
+        if isinstance(p, ToolCallOut)
+    ]
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": text if text or not calls else None,
+        "refusal": None,
+        "annotations": [],
+    }
+    if calls:
+        message["tool_calls"] = calls
+    finish = _FINISH[gen.stop]
+    if finish == "tool_calls" and named_tool:
+        finish = "stop"  # the real API answers a named tool_choice with finish_reason "stop"
+    lp = None
+    if logprobs:
+        tokens = [t for p in gen.parts if isinstance(p, TextOut) for t in p.tokens]
+        lp = {"content": [_logprob_entry(t) for t in tokens], "refusal": None}
+    return {"index": index, "message": message, "logprobs": lp, "finish_reason": finish}
+
+
+def _chunks(
+    base: dict[str, Any],
+    gens: list[Generation],
+    choices: list[dict[str, Any]],
+    usage: dict[str, Any] | None,
+    ttft: float,
+    steps: list[float],
+) -> list[tuple[float, bytes, int]]:
+    def frame(choice_list: list[dict[str, Any]], with_usage: bool = False) -> bytes:
+        chunk = {**base, "object": "chat.completion.chunk", "choices": choice_list}
+        if usage is not None:
+            chunk["usage"] = usage if with_usage else None
+        return sse(None, chunk)
+
+    timeline: list[tuple[float, bytes, int]] = []
+    step_iter = iter(steps)
+    for gen, choice in zip(gens, choices, strict=True):
+        i = choice["index"]
+        delay = ttft if i == 0 else 0.0
+        timeline.append(
+            (
+                delay if not gen.parts or not gen.text else 0.0,
+                frame(
+                    [
+                        {
+                            "index": i,
+                            "delta": {"role": "assistant", "content": "", "refusal": None},
+                            "logprobs": None,
+                            "finish_reason": None,
+                        }
+                    ]
+                ),
+                0,
+            )
+        )
+        first = True
+        for part in gen.parts:
+            if isinstance(part, TextOut):
+                for tok in part.tokens:
+                    wait = ttft if first and i == 0 else next(step_iter, 0.0) if i == 0 else 0.0
+                    first = False
+                    lp = (
+                        {"content": [_logprob_entry(tok)], "refusal": None}
+                        if choice["logprobs"] is not None
+                        else None
+                    )
+                    timeline.append(
+                        (
+                            wait,
+                            frame(
+                                [
+                                    {
+                                        "index": i,
+                                        "delta": {"content": tok.text},
+                                        "logprobs": lp,
+                                        "finish_reason": None,
+                                    }
+                                ]
+                            ),
+                            1,
+                        )
+                    )
+        calls = choice["message"].get("tool_calls") or []
+        for k, call in enumerate(calls):
+            part = [p for p in gen.parts if isinstance(p, ToolCallOut)][k]
+            wait = ttft if first and i == 0 else 0.0
+            first = False
+            timeline.append(
+                (
+                    wait,
+                    frame(
+                        [
+                            {
+                                "index": i,
+                                "delta": {
+                                    "tool_calls": [
+                                        {
+                                            "index": k,
+                                            "id": call["id"],
+                                            "type": "function",
+                                            "function": {
+                                                "name": call["function"]["name"],
+                                                "arguments": "",
+                                            },
+                                        }
+                                    ]
+                                },
+                                "logprobs": None,
+                                "finish_reason": None,
+                            }
+                        ]
+                    ),
+                    0,
+                )
+            )
+            pieces = re.findall(r".{1,12}", part.arguments, re.DOTALL)
+            per = max(part.n_tokens // max(len(pieces), 1), 1)
+            for piece in pieces:
+                wait = sum(next(step_iter, 0.0) for _ in range(per)) if i == 0 else 0.0
+                timeline.append(
+                    (
+                        wait,
+                        frame(
+                            [
+                                {
+                                    "index": i,
+                                    "delta": {
+                                        "tool_calls": [
+                                            {"index": k, "function": {"arguments": piece}}
+                                        ]
+                                    },
+                                    "logprobs": None,
+                                    "finish_reason": None,
+                                }
+                            ]
+                        ),
+                        per,
+                    )
+                )
+        timeline.append(
+            (
+                0.0,
+                frame(
+                    [
+                        {
+                            "index": i,
+                            "delta": {},
+                            "logprobs": None,
+                            "finish_reason": choice["finish_reason"],
+                        }
+                    ]
+                ),
+                0,
+            )
+        )
+    if usage is not None:
+        timeline.append((0.0, frame([], with_usage=True), 0))
+    timeline.append((0.0, b"data: [DONE]\n\n", 0))
+    return timeline
+
+
+def _duration(seconds: float) -> str:
+    """OpenAI's Go-style reset durations: ``6m0s``, ``1.5s``, ``12ms``."""
+    if seconds < 1:
+        return f"{int(seconds * 1000)}ms"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}m{rest:.0f}s" if minutes else f"{rest:.3g}s"
+
+
+def _ratelimit_headers(sim: Simulator, bucket: str, now: float) -> dict[str, str]:
+    out = {}
+    for kind, suffix in (("requests", "requests"), ("input_tokens", "tokens")):
+        state = sim.rate_limiter.state(bucket, now).get(kind)
+        if state is not None:
+            limit, remaining, reset = state
+            out[f"x-ratelimit-limit-{suffix}"] = str(limit)
+            out[f"x-ratelimit-remaining-{suffix}"] = str(remaining)
+            out[f"x-ratelimit-reset-{suffix}"] = _duration(sim.clock.real(reset))
+    return out

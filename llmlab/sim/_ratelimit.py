@@ -1,0 +1,100 @@
+"""Per-key token buckets on the simulator clock: requests, input and output tokens per minute."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Limits per API key; None means unlimited. Buckets refill continuously over a minute."""
+
+    requests_per_minute: int | None = None
+    input_tokens_per_minute: int | None = None
+    output_tokens_per_minute: int | None = None
+
+
+@dataclass
+class _Bucket:
+    capacity: float
+    level: float
+    stamp: float
+
+    def refill(self, now: float) -> None:
+        self.level = min(self.capacity, self.level + (now - self.stamp) * self.capacity / 60.0)
+        self.stamp = now
+
+    def wait_for(self, amount: float) -> float:
+        """Simulated seconds until ``amount`` is available (0 when it already is)."""
+        missing = min(amount, self.capacity) - self.level
+        return 0.0 if missing <= 0 else missing * 60.0 / self.capacity
+
+    def reset_in(self) -> float:
+        return (self.capacity - self.level) * 60.0 / self.capacity
+
+
+@dataclass(frozen=True)
+class Admission:
+    allowed: bool
+    retry_after: float  # simulated seconds
+    limited: str = ""  # which bucket refused: "requests", "input_tokens", "output_tokens"
+
+
+#: Generous defaults shaped like a paid tier, so every response carries real rate-limit headers.
+DEFAULT_LIMITS = RateLimits(
+    requests_per_minute=4_000, input_tokens_per_minute=2_000_000, output_tokens_per_minute=400_000
+)
+
+
+@dataclass
+class RateLimiter:
+    limits: RateLimits = DEFAULT_LIMITS
+    _buckets: dict[tuple[str, str], _Bucket] = field(default_factory=dict)
+
+    def _bucket(self, key: str, kind: str, now: float) -> _Bucket | None:
+        cap = {
+            "requests": self.limits.requests_per_minute,
+            "input_tokens": self.limits.input_tokens_per_minute,
+            "output_tokens": self.limits.output_tokens_per_minute,
+        }[kind]
+        if cap is None:
+            return None
+        bucket = self._buckets.setdefault((key, kind), _Bucket(float(cap), float(cap), now))
+        bucket.refill(now)
+        return bucket
+
+    def admit(self, key: str, input_tokens: int, now: float) -> Admission:
+        """Take one request and its input tokens, or say how long to wait."""
+        needs = {"requests": 1.0, "input_tokens": float(input_tokens), "output_tokens": 1.0}
+        worst = Admission(True, 0.0)
+        for kind, amount in needs.items():
+            bucket = self._bucket(key, kind, now)
+            if bucket is not None:
+                wait = bucket.wait_for(amount)
+                if wait > worst.retry_after:
+                    worst = Admission(False, wait, kind)
+        if worst.allowed:
+            for kind in ("requests", "input_tokens"):
+                bucket = self._bucket(key, kind, now)
+                if bucket is not None:
+                    bucket.level -= needs[kind]
+        return worst
+
+    def spend_output(self, key: str, output_tokens: int, now: float) -> None:
+        bucket = self._bucket(key, "output_tokens", now)
+        if bucket is not None:
+            bucket.level -= output_tokens
+
+    def state(self, key: str, now: float) -> dict[str, tuple[int, int, float]]:
+        """kind -> (limit, remaining, seconds until full) for the response headers."""
+        out = {}
+        for kind in ("requests", "input_tokens", "output_tokens"):
+            bucket = self._bucket(key, kind, now)
+            if bucket is not None:
+                out[kind] = (
+                    int(bucket.capacity),
+                    max(math.floor(bucket.level), 0),
+                    bucket.reset_in(),
+                )
+        return out

@@ -1,0 +1,145 @@
+"""Token counting: OpenAI's real tokenizers via tiktoken, and a documented stand-in for Anthropic.
+
+OpenAI chat accounting follows the cookbook rule for the gpt-4o / gpt-4.1 family: 3 tokens per
+message, the tokens of every field's value (the role too), 1 more when ``name`` is present, and 3
+priming the reply. Anthropic's tokenizer is not public: the simulator counts Claude models with
+``cl100k_base`` plus fixed block overheads (below), so an estimate made with
+:func:`anthropic_tokens` equals what the simulated ``count_tokens`` and ``usage`` report.
+Real Claude counts differ.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import tiktoken
+
+from llmlab._offline import ensure_tiktoken_offline
+
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING = 3
+ANTHROPIC_ENCODING = "cl100k_base"
+ANTHROPIC_TOOLS_OVERHEAD = 300  # the tool-use system prompt a real Claude request carries
+ANTHROPIC_BLOCK_OVERHEAD = 4  # framing of a tool_use / tool_result block
+ANTHROPIC_IMAGE_TOKENS = 1600  # a stand-in for one image (real: width*height/750)
+
+
+@functools.cache
+def encoding(name: str) -> tiktoken.Encoding:
+    ensure_tiktoken_offline()
+    return tiktoken.get_encoding(name)
+
+
+@functools.cache
+def encoding_for(model: str) -> tiktoken.Encoding:
+    """The tokenizer for an OpenAI model id, or the documented stand-in for a Claude model."""
+    ensure_tiktoken_offline()
+    if model.startswith("claude"):
+        return encoding(ANTHROPIC_ENCODING)
+    try:
+        return tiktoken.encoding_for_model(model)
+    except KeyError:
+        return encoding("o200k_base")
+
+
+def count(text: str, model: str = "gpt-4o") -> int:
+    """Tokens in ``text`` for ``model``'s tokenizer."""
+    return len(encoding_for(model).encode(text, disallowed_special=()))
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # content parts: count their text
+        return "".join(p.get("text", "") for p in value if isinstance(p, Mapping))
+    return json.dumps(value) if value is not None else ""
+
+
+def chat_tokens(messages: Iterable[Mapping[str, Any]], model: str = "gpt-4o") -> int:
+    """Prompt tokens of a Chat Completions request, by the cookbook's rule (see module doc)."""
+    enc = encoding_for(model)
+    total = REPLY_PRIMING
+    for message in messages:
+        total += TOKENS_PER_MESSAGE
+        for key, value in message.items():
+            if key == "tool_calls" and isinstance(value, list):
+                for call in value:
+                    fn = call.get("function", {})
+                    total += len(
+                        enc.encode(
+                            fn.get("name", "") + fn.get("arguments", ""), disallowed_special=()
+                        )
+                    )
+                continue
+            total += len(enc.encode(_value_text(value), disallowed_special=()))
+            if key == "name":
+                total += TOKENS_PER_NAME
+    return total
+
+
+def chat_tools_tokens(tools: Sequence[Mapping[str, Any]] | None, model: str = "gpt-4o") -> int:
+    """Tokens the simulator charges for ``tools`` definitions (their JSON, no extra framing)."""
+    if not tools:
+        return 0
+    enc = encoding_for(model)
+    return sum(len(enc.encode(json.dumps(t, sort_keys=True), disallowed_special=())) for t in tools)
+
+
+def anthropic_block_tokens(block: Mapping[str, Any] | str) -> int:
+    """Stand-in tokens of one Anthropic content block."""
+    enc = encoding(ANTHROPIC_ENCODING)
+    if isinstance(block, str):
+        return len(enc.encode(block, disallowed_special=()))
+    kind = block.get("type")
+    if kind == "text":
+        return len(enc.encode(str(block.get("text", "")), disallowed_special=()))
+    if kind == "image" or kind == "document":
+        return ANTHROPIC_IMAGE_TOKENS
+    if kind == "tool_use":
+        payload = str(block.get("name", "")) + json.dumps(block.get("input", {}), sort_keys=True)
+        return ANTHROPIC_BLOCK_OVERHEAD + len(enc.encode(payload, disallowed_special=()))
+    if kind == "tool_result":
+        content = block.get("content", "")
+        inner = (
+            sum(anthropic_block_tokens(b) for b in content)
+            if isinstance(content, list)
+            else anthropic_block_tokens(str(content))
+        )
+        return ANTHROPIC_BLOCK_OVERHEAD + inner
+    return len(enc.encode(json.dumps(block, sort_keys=True), disallowed_special=()))
+
+
+def anthropic_tool_tokens(tool: Mapping[str, Any]) -> int:
+    clean = {k: v for k, v in tool.items() if k != "cache_control"}
+    return len(
+        encoding(ANTHROPIC_ENCODING).encode(
+            json.dumps(clean, sort_keys=True), disallowed_special=()
+        )
+    )
+
+
+def anthropic_tokens(
+    messages: Sequence[Mapping[str, Any]],
+    system: Any = None,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+) -> int:
+    """Input tokens the simulated Messages API reports for this request (stand-in tokenizer)."""
+    total = REPLY_PRIMING
+    if tools:
+        total += ANTHROPIC_TOOLS_OVERHEAD + sum(anthropic_tool_tokens(t) for t in tools)
+    if isinstance(system, str):
+        total += anthropic_block_tokens(system)
+    elif isinstance(system, list):
+        total += sum(anthropic_block_tokens(b) for b in system)
+    for message in messages:
+        total += TOKENS_PER_MESSAGE
+        content = message.get("content", "")
+        if isinstance(content, str):
+            total += anthropic_block_tokens(content)
+        else:
+            total += sum(anthropic_block_tokens(b) for b in content)
+    return total

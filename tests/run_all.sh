@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole check behind `make test`: lint, types, labs freshness, unit tests, notebooks.
+# A notebook folder with no notebooks yet is skipped (pytest would exit 5: "no tests ran").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PY:-.venv/bin/python}"
+
+# The simulator's global time scale for CI (learners default to 1.0); headless plotting.
+export LLMLAB_TIME_SCALE="${LLMLAB_TIME_SCALE:-0.05}"
+export MPLBACKEND=Agg
+# Notebook kernels use the inline backend, as learners and `make solutions` do: under Agg,
+# plt.show() warns on stderr, which nbval compares.
+NB_ENV=(env MPLBACKEND=module://matplotlib_inline.backend_inline)
+
+step() { printf '\n== %s\n' "$*"; }
+
+# pytest exits 5 when it collected nothing; that is not a failure here.
+run_pytest() {
+    local rc=0
+    "$@" || rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ]; then exit "$rc"; fi
+}
+
+has_notebooks() {
+    [ -d "$1" ] && [ -n "$(find "$1" -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -print -quit)" ]
+}
+
+step "ruff"
+"$PY" -m ruff check llmlab tests
+step "mypy"
+"$PY" -m mypy llmlab
+step "labs/ freshness"
+"$PY" -m llmlab.notebooks check
+
+step "unit tests"
+run_pytest "$PY" -m pytest -n 2 --dist loadfile tests/
+
+step "solutions/ (strict nbval: stored outputs must match)"
+if has_notebooks solutions; then
+    run_pytest "${NB_ENV[@]}" "$PY" -m pytest -n 2 --dist loadfile \
+        --nbval --nbval-current-env --nbval-cell-timeout=600 \
+        --nbval-sanitize-with tests/nbval_sanitize.cfg solutions/
+else
+    echo "no notebooks in solutions/ yet: skipped"
+fi
+
+step "labs/ (lax nbval: every cell must run)"
+if has_notebooks labs; then
+    run_pytest "${NB_ENV[@]}" "$PY" -m pytest -n 2 --dist loadfile \
+        --nbval-lax --nbval-current-env --nbval-cell-timeout=600 labs/
+else
+    echo "no notebooks in labs/ yet: skipped"
+fi
