@@ -28,8 +28,10 @@ $(STAMP): pyproject.toml | $(PY)
 
 venv: $(STAMP)
 
+# Loopback only. Root is refused by Jupyter unless asked; containers often run as root.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab labs/ --ServerApp.ip=127.0.0.1
+	$(VENV)/bin/jupyter lab labs/ --ServerApp.ip=127.0.0.1 \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	PY=$(PY) bash tests/run_all.sh
