@@ -48,7 +48,35 @@ def encoding_for(model: str) -> tiktoken.Encoding:
 
 def count(text: str, model: str = "gpt-4o") -> int:
     """Tokens in ``text`` for ``model``'s tokenizer."""
-    return len(encoding_for(model).encode(text, disallowed_special=()))
+    return _n(encoding_for(model), text)
+
+
+_LONG = 4096  # characters: below this, encoding is cheaper than remembering
+
+
+@functools.lru_cache(maxsize=256)
+def _n_long(name: str, text: str) -> int:
+    return len(encoding(name).encode(text, disallowed_special=()))
+
+
+@functools.lru_cache(maxsize=8)
+def _ids_long(name: str, text: str) -> tuple[int, ...]:
+    return tuple(encoding(name).encode(text, disallowed_special=()))
+
+
+def _n(enc: tiktoken.Encoding, text: str) -> int:
+    """len(enc.encode(text)), memoised for long texts: the simulator counts the same 100k-token
+    prompt several times per request, and that work must stay small against the latency."""
+    if len(text) < _LONG:
+        return len(enc.encode(text, disallowed_special=()))
+    return _n_long(enc.name, text)
+
+
+def token_ids(text: str, encoding_name: str) -> list[int]:
+    """Token ids of ``text`` (memoised for long texts, like the counts)."""
+    if len(text) < _LONG:
+        return encoding(encoding_name).encode(text, disallowed_special=())
+    return list(_ids_long(encoding_name, text))
 
 
 def _value_text(value: Any) -> str:
@@ -75,7 +103,7 @@ def chat_tokens(messages: Iterable[Mapping[str, Any]], model: str = "gpt-4o") ->
                         )
                     )
                 continue
-            total += len(enc.encode(_value_text(value), disallowed_special=()))
+            total += _n(enc, _value_text(value))
             if key == "name":
                 total += TOKENS_PER_NAME
     return total
@@ -93,10 +121,10 @@ def anthropic_block_tokens(block: Mapping[str, Any] | str) -> int:
     """Stand-in tokens of one Anthropic content block."""
     enc = encoding(ANTHROPIC_ENCODING)
     if isinstance(block, str):
-        return len(enc.encode(block, disallowed_special=()))
+        return _n(enc, block)
     kind = block.get("type")
     if kind == "text":
-        return len(enc.encode(str(block.get("text", "")), disallowed_special=()))
+        return _n(enc, str(block.get("text", "")))
     if kind == "image" or kind == "document":
         return ANTHROPIC_IMAGE_TOKENS
     if kind == "tool_use":

@@ -18,6 +18,7 @@ from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
 from llmlab.sim._http import ApiError, api_key, json_response, key_id, parse_json_body, sse
 from llmlab.sim._latency import decode_times, time_to_first_token
 from llmlab.sim._lm import model_for
+from llmlab.sim._ratelimit import retry_after_headers
 from llmlab.sim._sampling import SamplingParams
 from llmlab.sim._wire import SimRequest, SimResponse
 
@@ -186,8 +187,26 @@ def _blocks(content: Any, where: str) -> list[dict[str, Any]]:
             and isinstance(block.get("input"), dict)
         ):
             raise _error(400, f"{where}.content.{j}: tool_use needs id, name and an input object")
-        if block["type"] == "tool_result" and not isinstance(block.get("tool_use_id"), str):
-            raise _error(400, f"{where}.content.{j}.tool_use_id: Field required")
+        if block["type"] == "tool_result":
+            if not isinstance(block.get("tool_use_id"), str):
+                raise _error(400, f"{where}.content.{j}.tool_use_id: Field required")
+            inner = block.get("content", "")
+            if not isinstance(inner, str) and not (
+                isinstance(inner, list)
+                and all(
+                    isinstance(b, dict)
+                    and (
+                        (b.get("type") == "text" and isinstance(b.get("text"), str))
+                        or b.get("type") in ("image", "document")
+                    )
+                    for b in inner
+                )
+            ):
+                raise _error(
+                    400,
+                    f"{where}.content.{j}.content: Input should be a valid string or a list "
+                    "of text or image blocks",
+                )
     return content
 
 
@@ -281,7 +300,7 @@ def _tool_choice(choice: Any, tools: list[Tool]) -> ToolChoice:
     parallel = not choice.get("disable_parallel_tool_use", False)
     if choice["type"] == "tool":
         name = choice.get("name")
-        if name not in {t.name for t in tools}:
+        if not isinstance(name, str) or name not in {t.name for t in tools}:
             raise _error(400, f"tool_choice: tool {name!r} is not among the declared tools")
         return ToolChoice("tool", name, parallel)
     if choice["type"] in ("any", "tool") and not tools:
@@ -365,10 +384,7 @@ def _messages(
             429,
             f"This request would exceed your organization's rate limit of "
             f"{admission.limited.replace('_', ' ')} per minute. Please retry later.",
-            headers={
-                "retry-after": str(max(int(round(wait + 0.4999)), 1)),
-                "retry-after-ms": str(int(wait * 1000)),
-            },
+            headers=retry_after_headers(wait),
         )
     rng = sim.rng_for("anthropic", body)
     fault = sim.next_fault(rng)
@@ -380,11 +396,7 @@ def _messages(
             503: "Service unavailable",
             529: "Overloaded",
         }[status]
-        extra = (
-            {"retry-after": "1", "retry-after-ms": str(int(sim.clock.real(1.0) * 1000))}
-            if status == 429
-            else {}
-        )
+        extra = retry_after_headers(sim.clock.real(1.0)) if status == 429 else {}
         raise _error(status, message, headers=extra)
     cache = sim.anthropic_cache.lookup(
         profile.id + "|" + bucket, _segments(body), profile.cache_min_tokens, now
@@ -440,14 +452,6 @@ def _messages(
             complete=complete,
         )
 
-    if fault is not None and fault.kind == "hang":
-        ctype = "text/event-stream; charset=utf-8" if body.get("stream") else "application/json"
-        return SimResponse(
-            200,
-            {"content-type": ctype, **headers},
-            sim.hang(fault),
-            streaming=bool(body.get("stream")),
-        )
     reply = {
         "id": message_id,
         "type": "message",
@@ -484,7 +488,7 @@ def _messages(
     pieces = sim.paced(
         [(total, data, gen.output_tokens)],
         settle,
-        fault if fault is not None and fault.kind == "cut" else None,
+        fault,
     )
     return SimResponse(200, {"content-type": "application/json", **headers}, pieces)
 

@@ -45,7 +45,7 @@ class Billing:
                 model,
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
-                cache_write_tokens=write_5m,
+                cache_write_tokens=write_5m + write_1h,  # all writes; 1h is a part
                 cache_write_1h_tokens=write_1h,
                 cache_read_tokens=read,
                 provider=provider,

@@ -1,6 +1,6 @@
 """The models each simulated provider serves: real ids, context windows, output limits and latency.
 
-Latency profiles are calibrated (see ``docs`` in :mod:`llmlab.sim._latency`) to published figures:
+Latency profiles are calibrated (see ``llmlab/sim/PHYSICS.md``) to published figures:
 Anthropic's 100k-token prompt went from 11.5 s to first token uncached to ~2.4 s cached, and
 both providers say caching cuts latency by up to 80-85 % for long prompts.
 """

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Role = Literal["user", "assistant"]
+# a user turn that only feeds a validation error back (instructor's JSON re-ask and the like)
+_REASK = re.compile(
+    r"validation error|fix the errors|correct your json|failed validation", re.IGNORECASE
+)
 
 
 @dataclass
@@ -56,12 +61,18 @@ class Conversation:
 
     @property
     def last_user_text(self) -> str:
+        """The latest user text that states the task: a validation re-ask is skipped, so a
+        corrected answer is still about the original request (not about the error message)."""
+        reask = ""
         for turn in reversed(self.turns):
             if turn.role == "user":
                 texts = [p.text for p in turn.parts if p.kind == "text"]
                 if texts:
-                    return "\n".join(texts)
-        return ""
+                    joined = "\n".join(texts)
+                    if not _REASK.search(joined):
+                        return joined
+                    reask = reask or joined
+        return reask
 
     @property
     def all_text(self) -> str:

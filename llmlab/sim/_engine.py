@@ -8,9 +8,11 @@ times that same body was seen), so outputs never depend on timing or arrival ord
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
     from llmlab.sim._summary import SimSummary
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+#: perf_counter() when the request being handled arrived (set by Simulator.handle).
+_ARRIVAL: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "llmlab_sim_arrival", default=None
+)
 
 
 @dataclass
@@ -53,6 +59,7 @@ class Simulator:
         rate_limits: RateLimits | None = None,
         faults: FaultPlan | None = None,
         behaviour: Behaviour | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
         self.seed = seed
         self.clock = clock or SimClock(default_time_scale() if time_scale is None else time_scale)
@@ -63,10 +70,14 @@ class Simulator:
         self.anthropic_cache = AnthropicCache()
         self.openai_cache = OpenAICache()
         self.stats = Stats()
-        self.upstream_calls = 0  # generation requests that reached the provider
+        # generation requests the provider served (fault-injected errors are in stats.errors)
+        self.upstream_calls = 0
         self.live = False  # set by llmlab.setup() under LLMLAB_PROVIDER=live: physics is not ours
         self._seen: Counter[str] = Counter()
         self._lock = threading.RLock()
+        self.max_concurrency: int | None = None
+        self._slots = _Slots()
+        self.set_max_concurrency(max_concurrency)
 
     # -- configuration a notebook touches ---------------------------------------------------
     @property
@@ -93,6 +104,14 @@ class Simulator:
         self._simulated_only("set_rate_limits()")
         self.rate_limiter = RateLimiter(limits or DEFAULT_LIMITS)
 
+    def set_max_concurrency(self, limit: int | None) -> None:
+        """At most ``limit`` generations run at once; later ones queue (None: unlimited)."""
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise SimulatorError(
+                f"max_concurrency must be a positive integer or None, got {limit!r}"
+            )
+        self.max_concurrency = limit
+
     def set_behaviour(self, behaviour: Behaviour | None) -> None:
         self._simulated_only("set_behaviour()")
         self.behaviour = behaviour or Behaviour()
@@ -102,7 +121,11 @@ class Simulator:
         from llmlab.sim import _anthropic, _openai  # wire formats import the engine's helpers
 
         handler = _anthropic.handle if request.provider == "anthropic" else _openai.handle
-        return handler(self, request)
+        token = _ARRIVAL.set(time.perf_counter())
+        try:
+            return handler(self, request)
+        finally:
+            _ARRIVAL.reset(token)
 
     # -- helpers shared by the wire formats --------------------------------------------------
     def rng_for(
@@ -142,34 +165,27 @@ class Simulator:
         fault: Fault | None = None,
         error_event: bytes | None = None,
     ) -> Iterator[Piece]:
-        """Yield chunks at simulated delays (converted to real seconds) and settle billing.
+        """Play ``timeline`` on an absolute schedule from the request's arrival; settle billing.
 
-        ``timeline`` holds (simulated delay, bytes, output tokens in this chunk). ``on_close``
-        receives the output tokens delivered and whether the body completed.
+        ``timeline`` holds (simulated delay, bytes, output tokens in this chunk); a one-piece
+        timeline is a non-streaming body. Delays are converted to real seconds and measured from
+        when the request arrived, so the simulator's own work (tokenising a 100k-token prompt)
+        is part of the latency instead of added to it, and a queue for ``max_concurrency``
+        shifts the whole schedule. ``on_close`` receives the output tokens to bill and whether
+        the body completed; see :class:`_Playback` for the billing rules.
         """
-        delivered = 0
-        complete = False
-        started = False
-        try:
-            for i, (delay, data, tokens) in enumerate(timeline):
-                if fault is not None and i == fault.after_events and i > 0:
-                    if fault.kind == "cut":
-                        yield Cut(self.clock.real(delay))
-                        return
-                    if fault.kind == "stream_error" and error_event is not None:
-                        yield Chunk(self.clock.real(delay), error_event)
-                        complete = True
-                        return
-                yield Chunk(self.clock.real(delay), data)
-                started = True
-                delivered += tokens
-            complete = True
-        finally:
-            if started:
-                on_close(delivered, complete)
+        arrival = _ARRIVAL.get()
+        if arrival is None:
+            arrival = time.perf_counter()
+        duration = sum(self.clock.real(d) for d, _, _ in timeline)
+        if fault is not None and fault.kind == "hang":
+            duration = self.clock.real(fault.hang_seconds)
+        start, slot = self._slots.acquire(arrival, duration, self.max_concurrency)
+        return _Playback(self, timeline, on_close, fault, error_event, start, slot)
 
     def hang(self, fault: Fault) -> Iterator[Piece]:
-        yield Hang(self.clock.real(fault.hang_seconds))
+        """A body that never arrives: nothing for ``hang_seconds`` (simulated), then a drop."""
+        return iter([Hang(self.clock.real(fault.hang_seconds))])
 
     # -- what a notebook shows ---------------------------------------------------------------
     def summary(self) -> SimSummary:
@@ -177,3 +193,130 @@ class Simulator:
 
         with self._lock:
             return SimSummary.of(self)
+
+
+class _Slots:
+    """Scheduled end times (real perf_counter seconds) of generations in flight, for queueing."""
+
+    def __init__(self) -> None:
+        self._ends: dict[int, float] = {}
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def acquire(self, arrival: float, duration: float, limit: int | None) -> tuple[float, int]:
+        """(real start time, slot id): FIFO behind the earliest-ending of ``limit`` busy slots."""
+        with self._lock:
+            self._ends = {k: end for k, end in self._ends.items() if end > arrival}
+            start = arrival
+            if limit is not None and len(self._ends) >= limit:
+                ordered = sorted(self._ends.values())
+                start = max(arrival, ordered[len(ordered) - limit])
+            slot = self._next
+            self._next += 1
+            self._ends[slot] = start + duration
+            return start, slot
+
+    def release(self, slot: int, now: float) -> None:
+        with self._lock:
+            if slot in self._ends:
+                self._ends[slot] = min(self._ends[slot], now)
+
+
+class _Playback(Iterator[Piece]):
+    """A response body played on an absolute real-time schedule, billed once when it ends.
+
+    Billing (what the provider would charge): input always; output tokens that were generated
+    before the body ended. A stream closed early, cut, stalled or ended by an error event is
+    billed for the tokens whose scheduled time had passed. A non-streaming body is generated in
+    full before it is sent, so a client that times out or loses the connection is still billed
+    for all of it. A non-streaming "hang" was never served and is not billed.
+    """
+
+    def __init__(
+        self,
+        sim: Simulator,
+        timeline: list[tuple[float, bytes, int]],
+        on_close: Callable[[int, bool], None],
+        fault: Fault | None,
+        error_event: bytes | None,
+        start: float,
+        slot: int,
+    ) -> None:
+        self._sim = sim
+        self._timeline = timeline
+        self._on_close = on_close
+        self._fault = fault
+        self._error_event = error_event
+        self._slot = slot
+        self._whole = len(timeline) == 1
+        self._deadlines: list[float] = []
+        t = start
+        for delay, _, _ in timeline:
+            t += sim.clock.real(delay)
+            self._deadlines.append(t)
+        self._strike: int | None = None
+        kind = fault.kind if fault is not None else ""
+        if kind in ("cut", "hang") or (kind == "stream_error" and not self._whole):
+            assert fault is not None
+            self._strike = 0 if self._whole else min(fault.after_events, len(timeline) - 1)
+        self._i = 0
+        self._finished = False
+
+    def __iter__(self) -> _Playback:
+        return self
+
+    def __next__(self) -> Piece:
+        if self._finished:
+            raise StopIteration
+        i = self._i
+        if i > len(self._timeline) or (i == len(self._timeline) and self._strike is None):
+            self._finish(complete=True)
+            raise StopIteration
+        if i == len(self._timeline):  # a fault piece was the last thing sent
+            self._finish(complete=False)
+            raise StopIteration
+        self._i += 1
+        wait = max(0.0, self._deadlines[i] - time.perf_counter())
+        if i == self._strike:
+            assert self._fault is not None
+            self._i = len(self._timeline)  # nothing follows a fault
+            if self._fault.kind == "hang":
+                return Hang(self._sim.clock.real(self._fault.hang_seconds))
+            if self._fault.kind == "cut":
+                return Cut(wait)
+            assert self._error_event is not None
+            return Chunk(wait, self._error_event)
+        return Chunk(wait, self._timeline[i][1])
+
+    def _generated_by(self, now: float) -> int:
+        limit = len(self._timeline) if self._strike is None else self._strike
+        return sum(
+            tokens
+            for (_, _, tokens), due in zip(self._timeline[:limit], self._deadlines, strict=False)
+            if due <= now + 1e-3
+        )
+
+    def _finish(self, complete: bool) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        now = time.perf_counter()
+        self._sim._slots.release(self._slot, now)
+        if (
+            not complete
+            and self._strike is None
+            and self._i >= len(self._timeline)
+            and now >= self._deadlines[-1] - 1e-3
+        ):
+            complete = True  # everything was sent; the reader just did not ask for the end
+        kind = self._fault.kind if self._fault is not None else ""
+        if self._whole:
+            if kind == "hang":
+                return  # never served
+            self._on_close(self._timeline[0][2], complete)
+        else:
+            self._on_close(self._generated_by(now), complete)
+
+    def close(self) -> None:
+        """The adapter stopped reading (finished, timed out, cancelled or cut)."""
+        self._finish(complete=False)

@@ -1,9 +1,11 @@
 """Fault plans: scripted ("the next 6 calls fail with 500") and probabilistic, seeded per request.
 
 Kinds: ``"429"`` rate limited, ``"quota"`` OpenAI's insufficient_quota 429 (not retryable),
-``"500"``, ``"503"``, ``"529"`` overloaded, ``"hang"`` (no bytes until a timeout fires),
-``"cut"`` (connection drops after ``after_events`` stream events), ``"stream_error"`` (an SSE
-error event after ``after_events`` events), ``"slow"`` (decode five times slower).
+``"500"``, ``"503"``, ``"529"`` overloaded, ``"hang"`` (a stream stalls after ``after_events``
+events; a non-streaming body never comes: a timeout fires, else the server drops after
+``hang_seconds``), ``"cut"`` (the connection drops after ``after_events`` stream events, or
+before a non-streaming body), ``"stream_error"`` (an SSE error event after ``after_events``
+events), ``"slow"`` (decode five times slower). See ``llmlab/sim/PHYSICS.md``.
 """
 
 from __future__ import annotations

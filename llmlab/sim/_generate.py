@@ -100,7 +100,9 @@ def _free_text(
         tok = draw(probs, rng)
         if tok == EOS:
             return TextOut(tokens), "end", None, step + 1
-        logz = logits - np.logaddexp.reduce(logits[np.isfinite(logits)])
+        finite = logits[np.isfinite(logits)]
+        peak = finite.max()
+        logz = logits - (peak + np.log(np.exp(finite - peak).sum()))
         top = []
         if top_n:
             best = np.argsort(-logz, kind="stable")[:top_n]

@@ -38,11 +38,19 @@ class _PacedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A response body that waits before each piece, in whichever world reads it."""
 
     def __init__(
-        self, response: SimResponse, request: httpx.Request, timeout: float | None
+        self,
+        response: SimResponse,
+        request: httpx.Request,
+        timeout: float | None,
+        sent: float | None = None,
     ) -> None:
         self._response = response
         self._request = request
         self._timeout = timeout
+        # until the first byte, a read timeout counts from when the request was sent, so the
+        # simulator's own processing time counts against it as a slow server's would; after
+        # that each read waits only for its own piece
+        self._sent: float | None = time.perf_counter() if sent is None else sent
 
     def _check(self, piece: Piece) -> tuple[float, bytes | None, BaseException | None]:
         error: BaseException | None
@@ -62,12 +70,14 @@ class _PacedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             error = httpx.RemoteProtocolError(
                 "server disconnected without sending a response", request=self._request
             )
-        if self._timeout is not None and wait > self._timeout:
-            return (
-                self._timeout,
-                None,
-                httpx.ReadTimeout("The read operation timed out", request=self._request),
-            )
+        if self._timeout is not None:
+            idle = 0.0 if self._sent is None else time.perf_counter() - self._sent
+            if idle + wait > self._timeout:
+                return (
+                    max(self._timeout - idle, 0.0),
+                    None,
+                    httpx.ReadTimeout("The read operation timed out", request=self._request),
+                )
         return wait, data, error
 
     def __iter__(self) -> Iterator[bytes]:
@@ -79,6 +89,7 @@ class _PacedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 if error is not None:
                     raise error
                 if data:
+                    self._sent = None
                     yield data
         finally:
             self._response.close()
@@ -92,6 +103,7 @@ class _PacedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 if error is not None:
                     raise error
                 if data:
+                    self._sent = None
                     yield data
         finally:
             self._response.close()
@@ -107,12 +119,13 @@ def to_httpx_response(
     sim: Simulator, request: httpx.Request, provider: Provider, path: str
 ) -> httpx.Response:
     """Answer ``request`` from the simulator; the body is paced as it is read."""
+    sent = time.perf_counter()
     sim_request = to_sim_request(request, provider, path)
     response = sim.handle(sim_request)
     return httpx.Response(
         response.status,
         headers=response.headers,
-        stream=_PacedStream(response, request, sim_request.read_timeout),
+        stream=_PacedStream(response, request, sim_request.read_timeout, sent),
         request=request,
     )
 

@@ -5,6 +5,8 @@ Calibration (simulated seconds, before the time scale): for claude-sonnet-4-6 a 
 prompt takes about 11.5 s to first token uncached (Anthropic's published book example) and
 about 2.1 s cached (-81 %; published: -79 %, "up to 85 %"); cached prefill costs 15 % of
 uncached, the asymptote of "up to 85 %". OpenAI profiles use 20 % ("up to 80 %").
+Expected cached/uncached TTFT: Sonnet 0.40 at 10k tokens, 0.18 at 100k; gpt-4.1-mini 0.48 and
+0.24. The table and the measured values are in ``llmlab/sim/PHYSICS.md``.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import tiktoken
@@ -21,6 +22,7 @@ from llmlab._paths import data_dir
 EOS = 0  # model-local id of the end-of-reply token; every paragraph of the corpus ends with it
 _LAMBDAS = (0.55, 0.30, 0.15)  # trigram, bigram, unigram interpolation weights
 _ADD_K = 0.01  # smoothing that gives every vocabulary token some probability
+_MEMO_SIZE = 4096  # memoised next-token distributions (about 14 KB each)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class NGramModel:
             uni=counts / counts.sum(),
         )
         self._strings = [self._token_text(i) for i in range(self.size)]
+        self._memo: dict[tuple[int, int], np.ndarray] = {}
 
     # -- vocabulary -------------------------------------------------------------------------
     def _token_text(self, local: int) -> str:
@@ -88,36 +91,59 @@ class NGramModel:
 
     # -- the model --------------------------------------------------------------------------
     def log_probs(self, context: Sequence[int]) -> np.ndarray:
-        """Natural-log next-token probabilities given the model-local context."""
+        """Natural-log next-token probabilities given the model-local context (read-only array).
+
+        Distributions are memoised per (previous two tokens): decoding revisits the same
+        contexts constantly, and recomputing the interpolation dominated the simulator's cost.
+        """
         a, b = (EOS, EOS) if len(context) < 2 else (context[-2], context[-1])
         if len(context) == 1:
             b = context[-1]
+        key = (a, b)
+        cached = self._memo.get(key)
+        if cached is None:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            cached = self._compute(a, b)
+            cached.setflags(write=False)
+            self._memo[key] = cached
+        return cached
+
+    def _compute(self, a: int, b: int) -> np.ndarray:
         t = self._tables
         probs = _LAMBDAS[2] * t.uni
-        bi = t.bi.get(b)
-        if bi:
-            total = sum(bi.values())
-            for tok, n in bi.items():
-                probs[tok] += _LAMBDAS[1] * n / total
+        bi = self._arrays(t.bi, b)
+        if bi is not None:
+            idx, counts, total = bi
+            probs[idx] += _LAMBDAS[1] * counts / total
         else:
             probs = probs + _LAMBDAS[1] * t.uni
-        tri = t.tri.get((a, b))
-        if tri:
-            total = sum(tri.values())
-            for tok, n in tri.items():
-                probs[tok] += _LAMBDAS[0] * n / total
+        tri = self._arrays(t.tri, (a, b))
+        if tri is not None:
+            idx, counts, total = tri
+            probs[idx] += _LAMBDAS[0] * counts / total
+        elif bi is None:
+            probs = probs + _LAMBDAS[0] * t.uni
         else:
-            probs = probs + _LAMBDAS[0] * (t.uni if not bi else _dist(bi, self.size))
+            dist = np.zeros(self.size)
+            dist[bi[0]] = bi[1] / bi[2]
+            probs = probs + _LAMBDAS[0] * dist
         logp: np.ndarray = np.log(probs / probs.sum())
         return logp
 
-
-def _dist(counts: dict[int, int], size: int) -> np.ndarray:
-    out = np.zeros(size)
-    total = sum(counts.values())
-    for tok, n in counts.items():
-        out[tok] = n / total
-    return out
+    @staticmethod
+    def _arrays(
+        table: Mapping[Any, dict[int, int]], key: Any
+    ) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """(token ids, counts, total) of one context's continuations, or None when unseen."""
+        counts = table.get(key)
+        if not counts:
+            return None
+        return (
+            np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
+            np.fromiter(counts.values(), dtype=np.float64, count=len(counts)),
+            sum(counts.values()),
+        )
 
 
 def corpus_paragraphs() -> list[str]:

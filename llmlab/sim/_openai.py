@@ -16,6 +16,7 @@ from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
 from llmlab.sim._http import ApiError, api_key, json_response, key_id, parse_json_body, sse
 from llmlab.sim._latency import decode_times, time_to_first_token
 from llmlab.sim._lm import model_for
+from llmlab.sim._ratelimit import retry_after_headers
 from llmlab.sim._sampling import SamplingParams
 from llmlab.sim._skills import Behaviour
 from llmlab.sim._wire import SimRequest, SimResponse
@@ -169,8 +170,16 @@ def _conversation(body: dict[str, Any]) -> Conversation:
             turns.append(Turn("user", [Part("text", text=text)]))
         elif role == "assistant":
             parts = [Part("text", text=text)] if text else []
-            for call in m.get("tool_calls") or []:
-                fn = call.get("function", {}) if isinstance(call, dict) else {}
+            calls = m.get("tool_calls") or []
+            if not isinstance(calls, list):
+                raise _bad(
+                    f"Invalid type for '{where}.tool_calls': expected an array.",
+                    f"{where}.tool_calls",
+                    "invalid_type",
+                )
+            for j, call in enumerate(calls):
+                _check_tool_call(call, f"{where}.tool_calls[{j}]")
+                fn = call["function"]
                 try:
                     args = json.loads(fn.get("arguments") or "{}")
                 except ValueError:
@@ -187,7 +196,7 @@ def _conversation(body: dict[str, Any]) -> Conversation:
             turns.append(Turn("assistant", parts))
         else:
             call_id = m.get("tool_call_id")
-            if call_id not in pending:
+            if not isinstance(call_id, str) or call_id not in pending:
                 raise _bad(
                     "Invalid parameter: messages with role 'tool' must be a response to a "
                     "preceeding message with 'tool_calls'.",
@@ -241,6 +250,30 @@ def _conversation(body: dict[str, Any]) -> Conversation:
     return conv
 
 
+def _check_tool_call(call: Any, where: str) -> None:
+    """The 400 the real API gives for an assistant tool call that is not well-formed."""
+    fn = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(call, dict) or call.get("type") != "function" or not isinstance(fn, dict):
+        raise _bad(
+            f"Missing required parameter: '{where}.function'.",
+            f"{where}.function",
+            "missing_required_parameter",
+        )
+    for name, value in (("id", call.get("id")), ("function.name", fn.get("name"))):
+        if not isinstance(value, str):
+            raise _bad(
+                f"Invalid type for '{where}.{name}': expected a string.",
+                f"{where}.{name}",
+                "invalid_type",
+            )
+    if not isinstance(fn.get("arguments"), str):
+        raise _bad(
+            f"Invalid type for '{where}.function.arguments': expected a string.",
+            f"{where}.function.arguments",
+            "invalid_type",
+        )
+
+
 def _tools(tools: Any) -> list[Tool]:
     if tools is None:
         return []
@@ -289,8 +322,9 @@ def _tool_choice(body: dict[str, Any], tools: list[Tool]) -> ToolChoice:
             )
         return ToolChoice("none" if choice == "none" else "any", None, parallel)
     if isinstance(choice, dict) and choice.get("type") == "function":
-        name = (choice.get("function") or {}).get("name")
-        if name not in {t.name for t in tools}:
+        fn = choice.get("function")
+        name = fn.get("name") if isinstance(fn, dict) else None
+        if not isinstance(name, str) or name not in {t.name for t in tools}:
             raise _bad(
                 f"Invalid value for 'tool_choice': function {name!r} is not among tools.",
                 "tool_choice",
@@ -326,7 +360,7 @@ def _prompt_token_ids(body: dict[str, Any], profile: ModelProfile) -> list[int]:
                     else ""
                 )
             )
-            ids += enc.encode(text, disallowed_special=())
+            ids += tk.token_ids(text, profile.encoding)
             if key == "name":
                 ids.append(-4)
     return ids
@@ -348,8 +382,9 @@ def _completions(
     top_p = _number(body, "top_p", 0, 1)
     freq = _number(body, "frequency_penalty", -2, 2) or 0.0
     pres = _number(body, "presence_penalty", -2, 2) or 0.0
-    n = body.get("n", 1) or 1
-    if not isinstance(n, int) or not 1 <= n <= 128:
+    n = body.get("n")
+    n = 1 if n is None else n
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 128:
         raise _bad(
             "Invalid 'n': integer below minimum value or above maximum.", "n", "invalid_value"
         )
@@ -380,6 +415,19 @@ def _completions(
     seed = body.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise _bad("Invalid type for 'seed': expected an integer.", "seed", "invalid_type")
+    stream_options = body.get("stream_options")
+    if stream_options is not None and not body.get("stream"):
+        raise _bad(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+        )
+    if stream_options is not None and not isinstance(stream_options, dict):
+        raise _bad(
+            "Invalid type for 'stream_options': expected an object.",
+            "stream_options",
+            "invalid_type",
+        )
+    stream_options = stream_options or {}
     prompt_tokens = tk.chat_tokens(body["messages"], profile.id) + tk.chat_tools_tokens(
         body.get("tools"), profile.id
     )
@@ -404,10 +452,7 @@ def _completions(
             f"Rate limit reached for {profile.id} on {admission.limited.replace('_', ' ')}"
             f" per min. Please try again in {wait:.3f}s.",
             code="rate_limit_exceeded",
-            headers={
-                "retry-after": str(max(int(round(wait + 0.4999)), 1)),
-                "retry-after-ms": str(int(wait * 1000)),
-            },
+            headers=retry_after_headers(wait),
         )
     rng = sim.rng_for("openai", body, fixed_seed=seed)
     fault = sim.next_fault(rng)
@@ -490,16 +535,8 @@ def _completions(
         "system_fingerprint": FINGERPRINT,
         "service_tier": "default",
     }
-    if fault is not None and fault.kind == "hang":
-        ctype = "text/event-stream; charset=utf-8" if body.get("stream") else "application/json"
-        return SimResponse(
-            200,
-            {"content-type": ctype, **headers},
-            sim.hang(fault),
-            streaming=bool(body.get("stream")),
-        )
     if body.get("stream"):
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        include_usage = bool(stream_options.get("include_usage"))
         timeline = _chunks(base, gens, choices, usage if include_usage else None, ttft, steps)
         error = sse(
             None,
@@ -523,14 +560,14 @@ def _completions(
     pieces = sim.paced(
         [(ttft + sum(steps), data.encode(), completion_tokens)],
         settle,
-        fault if fault is not None and fault.kind == "cut" else None,
+        fault,
     )
     return SimResponse(200, {"content-type": "application/json", **headers}, pieces)
 
 
 def _fault_error(sim: Simulator, kind: str) -> ApiError:
     wait = sim.clock.real(1.0)
-    retry = {"retry-after": "1", "retry-after-ms": str(int(wait * 1000))}
+    retry = retry_after_headers(wait)
     if kind == "429":
         return ApiError(
             429,

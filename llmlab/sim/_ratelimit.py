@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 
@@ -51,6 +52,7 @@ DEFAULT_LIMITS = RateLimits(
 class RateLimiter:
     limits: RateLimits = DEFAULT_LIMITS
     _buckets: dict[tuple[str, str], _Bucket] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def _bucket(self, key: str, kind: str, now: float) -> _Bucket | None:
         cap = {
@@ -65,36 +67,58 @@ class RateLimiter:
         return bucket
 
     def admit(self, key: str, input_tokens: int, now: float) -> Admission:
-        """Take one request and its input tokens, or say how long to wait."""
+        """Take one request and its input tokens, or say how long to wait (simulated seconds).
+
+        The output-token bucket admits a request while it is not in debt (at least one token
+        left); what the reply generates is taken by :meth:`spend_output` when it ends, so a
+        burst of long replies drives it negative and later requests wait for the refill.
+        """
         needs = {"requests": 1.0, "input_tokens": float(input_tokens), "output_tokens": 1.0}
-        worst = Admission(True, 0.0)
-        for kind, amount in needs.items():
-            bucket = self._bucket(key, kind, now)
-            if bucket is not None:
-                wait = bucket.wait_for(amount)
-                if wait > worst.retry_after:
-                    worst = Admission(False, wait, kind)
-        if worst.allowed:
-            for kind in ("requests", "input_tokens"):
+        with self._lock:
+            worst = Admission(True, 0.0)
+            for kind, amount in needs.items():
                 bucket = self._bucket(key, kind, now)
                 if bucket is not None:
-                    bucket.level -= needs[kind]
-        return worst
+                    wait = bucket.wait_for(amount)
+                    if wait > worst.retry_after:
+                        worst = Admission(False, wait, kind)
+            if worst.allowed:
+                for kind in ("requests", "input_tokens"):
+                    bucket = self._bucket(key, kind, now)
+                    if bucket is not None:
+                        bucket.level -= needs[kind]
+            return worst
 
     def spend_output(self, key: str, output_tokens: int, now: float) -> None:
-        bucket = self._bucket(key, "output_tokens", now)
-        if bucket is not None:
-            bucket.level -= output_tokens
+        """Charge the output tokens a reply generated (called once, when its body ends)."""
+        with self._lock:
+            bucket = self._bucket(key, "output_tokens", now)
+            if bucket is not None:
+                bucket.level -= output_tokens
 
     def state(self, key: str, now: float) -> dict[str, tuple[int, int, float]]:
         """kind -> (limit, remaining, seconds until full) for the response headers."""
         out = {}
-        for kind in ("requests", "input_tokens", "output_tokens"):
-            bucket = self._bucket(key, kind, now)
-            if bucket is not None:
-                out[kind] = (
-                    int(bucket.capacity),
-                    max(math.floor(bucket.level), 0),
-                    bucket.reset_in(),
-                )
+        with self._lock:
+            for kind in ("requests", "input_tokens", "output_tokens"):
+                bucket = self._bucket(key, kind, now)
+                if bucket is not None:
+                    out[kind] = (
+                        int(bucket.capacity),
+                        max(math.floor(bucket.level), 0),
+                        bucket.reset_in(),
+                    )
         return out
+
+
+def retry_after_headers(real_seconds: float) -> dict[str, str]:
+    """``retry-after`` (whole seconds, rounded up) and ``retry-after-ms`` for a 429.
+
+    Both are REAL seconds at the current time scale, so a client that sleeps them finds the
+    bucket refilled. ``retry-after-ms`` is at least 1: the SDKs ignore a zero and fall back to
+    their own exponential backoff.
+    """
+    return {
+        "retry-after": str(max(math.ceil(real_seconds), 1)),
+        "retry-after-ms": str(max(math.ceil(real_seconds * 1000), 1)),
+    }

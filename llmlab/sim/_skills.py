@@ -5,6 +5,16 @@ so learners can reason about it: each cue word in a report votes for a severity 
 Greedy decoding (temperature 0) follows the single strongest cue (a first impression); sampling
 at temperature T draws a label from softmax(total_votes / T), so a majority of samples tends to
 the label most cues support. That is why self-consistency voting can beat one greedy call.
+
+Cue weights are calibrated on data/incident_reports.jsonl: every clear-cut report (IR-001..020)
+gets its labelled severity and service at temperature 0. The skill does not know the customer
+directory, so a sev4 report naming a customer (IR-020) comes back with ``needs_human: false``:
+valid JSON that breaks triage_policy.md R7, which is what business validation must catch.
+
+Schema violations (``Behaviour.schema_errors``) are stubborn: the model repeats the mistake on a
+blind retry and only complies after the error is fed back (an ``is_error`` tool_result or a
+re-ask such as instructor's "Validation Error found ... fix the errors"). Explicit corrections
+in that feedback ("needs_human must be true") are followed.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from llmlab.sim._conversation import Conversation, Tool
+from llmlab.sim._conversation import Conversation, Part, Tool, Turn
 
 SEVERITIES = ["sev1", "sev2", "sev3", "sev4"]
 SERVICES = [
@@ -31,7 +41,7 @@ SERVICES = [
 ]
 _SERVICE_CUES = {
     "checkout": ["checkout", "cart", "order"],
-    "payments": ["payment", "card", "refund", "charge"],
+    "payments": ["payment", "card", "refund", "charge", "invoice"],
     "auth": ["auth", "log in", "login", "sign in", "password", "sso", "token"],
     "search": ["search", "query", "results"],
     "inventory": ["inventory", "stock", "warehouse"],
@@ -73,7 +83,12 @@ _SEVERITY_CUES: dict[str, tuple[str, float]] = {
 _FEEDBACK = re.compile(
     r"validation error|fix the errors|correct your json|failed validation", re.IGNORECASE
 )
+_CORRECTION = re.compile(
+    r"\b(needs_human|severity|service)\b[^.\n]{0,60}?\bmust be\b\s+([a-z0-9_-]+)", re.IGNORECASE
+)
 _CONFIDENCE = 1.5  # how sharply cue votes turn into label probabilities at temperature 1
+_ERROR_TEXT = re.compile(r"\s*(error|invalid|unknown tool|failed)\b", re.IGNORECASE)
+_MAX_TOOL_RETRIES = 2  # after this many error results the model gives up and answers in text
 _STOP = {"get", "set", "the", "tool", "for", "and", "with", "from", "into", "call", "use", "run"}
 
 
@@ -81,12 +96,15 @@ _STOP = {"get", "set", "the", "tool", "for", "and", "with", "from", "into", "cal
 class Behaviour:
     """Configurable imperfection. Counts act on the next N chances; rates are seeded draws."""
 
-    schema_errors: int = 0  # next N structured outputs violate the schema (unless corrected)
-    schema_error_rate: float = 0.0
+    # forced structured outputs violate the schema until the caller has fed the error back N
+    # times (1: one corrected retry fixes it; a blind retry repeats the mistake)
+    schema_errors: int = 0
+    schema_error_rate: float = 0.0  # first attempts that violate; one correction fixes them
     prose_json_quirk_rate: float = (
         0.7  # fences / preamble / trailing comma when JSON is asked in prose
     )
     hallucinate_tool: int = 0  # next N tool decisions call an undeclared tool
+    bad_tool_args: int = 0  # next N tool decisions send arguments that break the tool's schema
     tool_loop: bool = False  # keep calling the same tool after its result arrives
     _counters: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -132,12 +150,14 @@ def pick_severity(text: str, temperature: float, rng: np.random.Generator) -> st
 
 
 def services_in(text: str) -> list[str]:
+    """Services the text mentions, most-mentioned first (ties: the earliest mention first)."""
     low = text.lower()
-    found = [
-        (min((low.find(c) for c in cues if c in low), default=-1), s)
-        for s, cues in _SERVICE_CUES.items()
-    ]
-    return [s for pos, s in sorted(found) if pos >= 0]
+    found = []
+    for s, cues in _SERVICE_CUES.items():
+        hits = sum(low.count(c) for c in cues)
+        if hits:
+            found.append((-hits, min(low.find(c) for c in cues if c in low), s))
+    return [s for _, _, s in sorted(found)]
 
 
 def _summary(text: str, limit: int) -> str:
@@ -263,17 +283,39 @@ def violate(
     return broken
 
 
+def _feedback_parts(turn: Turn) -> list[Part]:
+    return [
+        p
+        for p in turn.parts
+        if (p.kind == "tool_result" and p.is_error) or _FEEDBACK.search(p.text)
+    ]
+
+
+def feedback_count(conv: Conversation) -> int:
+    """How many user turns fed a validation error back (is_error tool_result or a re-ask)."""
+    return sum(1 for t in conv.turns if t.role == "user" and _feedback_parts(t))
+
+
 def got_feedback(conv: Conversation) -> bool:
     """Did the caller feed a validation error back (is_error tool_result or a re-ask)?"""
+    return feedback_count(conv) > 0
+
+
+def corrections(conv: Conversation) -> dict[str, Any]:
+    """Explicit fixes the feedback asked for ("needs_human must be true"), latest wins."""
+    out: dict[str, Any] = {}
     for turn in conv.turns:
         if turn.role != "user":
             continue
-        for part in turn.parts:
-            if part.kind == "tool_result" and part.is_error:
-                return True
-            if _FEEDBACK.search(part.text):
-                return True
-    return False
+        for part in _feedback_parts(turn):
+            for key, value in _CORRECTION.findall(part.text):
+                low = value.lower()
+                out[key.lower()] = {"true": True, "false": False}.get(low, low)
+    return out
+
+
+def _apply(obj: dict[str, Any], fixes: dict[str, Any]) -> dict[str, Any]:
+    return {k: fixes.get(k.lower(), v) for k, v in obj.items()}
 
 
 # -- tool decisions -----------------------------------------------------------------------------
@@ -300,7 +342,10 @@ def choose_tools(
         if behaviour.tool_loop:
             previous = _previous_calls(conv)
             return previous[:1]
-        return []
+        errors = sum(1 for t in conv.turns if any(_failed(p) for p in t.parts))
+        if not any(_failed(r) for r in results) or errors > _MAX_TOOL_RETRIES:
+            return []
+        # an error came back (unknown tool, bad arguments): read it and try again
     if choice.mode != "tool" and behaviour.take("hallucinate_tool", behaviour.hallucinate_tool):
         return [("run_diagnostics", {"target": (services_in(text) or ["api-gateway"])[0]})]
     if choice.mode == "tool" and choice.name in tools:
@@ -324,7 +369,17 @@ def choose_tools(
                     if "service" in k.lower():
                         args[k] = service
             calls.append((tool.name, args))
+    if calls and choice.mode == "auto" and behaviour.take("bad_tool_args", behaviour.bad_tool_args):
+        tool = tools[calls[0][0]]
+        calls[0] = (calls[0][0], violate(calls[0][1], tool.schema, rng))
     return calls if choice.parallel else calls[:1]
+
+
+def _failed(part: Part) -> bool:
+    """A tool result reporting failure: Anthropic's is_error, or an error said in words."""
+    if part.kind != "tool_result":
+        return False
+    return part.is_error or bool(_ERROR_TEXT.match(part.text))
 
 
 def _takes_service(tool: Tool) -> bool:
@@ -388,16 +443,18 @@ def plan(
     calls = choose_tools(conv, rng, temperature, behaviour)
     if calls:
         forced = conv.tool_choice.mode in ("tool", "any")
-        if forced and not got_feedback(conv) and _should_violate(behaviour, rng):
-            tool = next((t for t in conv.tools if t.name == calls[0][0]), None)
-            if tool is not None:
-                calls[0] = (calls[0][0], violate(calls[0][1], tool.schema, rng))
+        if forced:
+            calls[0] = (calls[0][0], _apply(calls[0][1], corrections(conv)))
+            if _should_violate(conv, behaviour, rng):
+                tool = next((t for t in conv.tools if t.name == calls[0][0]), None)
+                if tool is not None:
+                    calls[0] = (calls[0][0], violate(calls[0][1], tool.schema, rng))
         return Plan(tool_calls=calls)
     if conv.last_tool_results() and conv.tool_choice.mode == "auto":
         return Plan(text=answer_from_tool_results(conv))
     if conv.response_schema is not None:
-        obj = fill_schema(conv.response_schema, text, rng, temperature)
-        if not got_feedback(conv) and _should_violate(behaviour, rng):
+        obj = _apply(fill_schema(conv.response_schema, text, rng, temperature), corrections(conv))
+        if _should_violate(conv, behaviour, rng):
             obj = violate(obj, conv.response_schema, rng)
         return Plan(text=json.dumps(obj))
     if conv.json_mode:
@@ -408,7 +465,9 @@ def plan(
     return None
 
 
-def _should_violate(behaviour: Behaviour, rng: np.random.Generator) -> bool:
-    if behaviour.take("schema_errors", behaviour.schema_errors):
+def _should_violate(conv: Conversation, behaviour: Behaviour, rng: np.random.Generator) -> bool:
+    told = feedback_count(conv)
+    if told < behaviour.schema_errors:
         return True
-    return behaviour.schema_error_rate > 0 and bool(rng.random() < behaviour.schema_error_rate)
+    rate = behaviour.schema_error_rate
+    return told == 0 and rate > 0 and bool(rng.random() < rate)

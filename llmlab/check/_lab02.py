@@ -1,0 +1,262 @@
+"""Lab 02 checkers: the per-call cost rule, a running cost meter, per-message prompt shares.
+
+Each case targets a plausible mistake (see the hints); ``tests/exercises/test_lab02.py`` keeps
+those wrong versions and asserts each one fails.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from anthropic.types import Usage
+from openai.types import CompletionUsage
+from openai.types.completion_usage import PromptTokensDetails
+
+from llmlab.check._registry import Case, exercise
+from llmlab.reference import cost as ref
+
+
+def _usd(value: Any) -> str:
+    try:
+        return f"${float(value):.8f}"
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _same(got: Any, want: float) -> bool:
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(value) and math.isclose(value, want, rel_tol=1e-9, abs_tol=1e-15)
+
+
+# (kwargs, hint)
+_COST_CASES: list[tuple[dict[str, Any], str]] = [
+    (
+        {"input_tokens": 1000, "output_tokens": 500, "price_in": 3.0, "price_out": 15.0},
+        "prices are USD per MILLION tokens: divide by 1e6",
+    ),
+    (
+        {
+            "input_tokens": 200,
+            "output_tokens": 300,
+            "price_in": 3.0,
+            "price_out": 15.0,
+            "cache_write_tokens": 5000,
+        },
+        "cache writes cost write_multiplier x price_in and are NOT also counted as input",
+    ),
+    (
+        {
+            "input_tokens": 200,
+            "output_tokens": 300,
+            "price_in": 3.0,
+            "price_out": 15.0,
+            "cache_read_tokens": 5000,
+        },
+        "cache reads cost read_multiplier (0.10) x price_in, not 1.25x",
+    ),
+    (
+        {
+            "input_tokens": 120,
+            "output_tokens": 80,
+            "price_in": 0.4,
+            "price_out": 1.6,
+            "cache_write_tokens": 3000,
+            "cache_read_tokens": 7000,
+            "write_multiplier": 2.0,
+            "read_multiplier": 0.25,
+        },
+        "use the multipliers passed in: writes x write_multiplier, reads x read_multiplier",
+    ),
+    (
+        {"input_tokens": 0, "output_tokens": 0, "price_in": 3.0, "price_out": 15.0},
+        "no tokens, no cost",
+    ),
+    (
+        {
+            "input_tokens": 0,
+            "output_tokens": 1,
+            "price_in": 3.0,
+            "price_out": 15.0,
+            "cache_read_tokens": 1_000_000,
+        },
+        "a million cache reads at $3/M and 0.10x cost $0.30",
+    ),
+]
+
+
+def _call(kwargs: dict[str, Any]) -> str:
+    return "cost_usd(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
+
+
+@exercise(
+    "02.cost_usd",
+    "cost_usd(input_tokens: int, output_tokens: int, price_in: float, price_out: float, "
+    "cache_write_tokens: int = 0, cache_read_tokens: int = 0, write_multiplier: float = 1.25, "
+    "read_multiplier: float = 0.10) -> float",
+    "USD cost of one call; prices per million tokens; input_tokens = uncached input only",
+    ref.cost_usd,
+)
+def _check_cost(candidate: Any) -> Iterator[Case]:
+    for kwargs, hint in _COST_CASES:
+        want = ref.cost_usd(**kwargs)
+        got = candidate(**kwargs)
+        yield Case(
+            ok=_same(got, want), input=_call(kwargs), expected=_usd(want), got=_usd(got), hint=hint
+        )
+
+
+def _anthropic(inp: int, out: int, write: int | None, read: int | None) -> Usage:
+    return Usage(
+        input_tokens=inp,
+        output_tokens=out,
+        cache_creation_input_tokens=write,
+        cache_read_input_tokens=read,
+    )
+
+
+def _openai(prompt: int, completion: int, cached: int | None) -> CompletionUsage:
+    details = None if cached is None else PromptTokensDetails(cached_tokens=cached)
+    return CompletionUsage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        prompt_tokens_details=details,
+    )
+
+
+def _describe(usage: Any) -> str:
+    if isinstance(usage, CompletionUsage):
+        cached = usage.prompt_tokens_details.cached_tokens if usage.prompt_tokens_details else None
+        return (
+            f"CompletionUsage(prompt_tokens={usage.prompt_tokens}, "
+            f"completion_tokens={usage.completion_tokens}, cached_tokens={cached})"
+        )
+    return (
+        f"Usage(input_tokens={usage.input_tokens}, output_tokens={usage.output_tokens}, "
+        f"cache_creation_input_tokens={usage.cache_creation_input_tokens}, "
+        f"cache_read_input_tokens={usage.cache_read_input_tokens})"
+    )
+
+
+# (constructor args, usages fed in order, hint)
+_METER_CASES: list[tuple[tuple[float, ...], list[Any], str]] = [
+    (
+        (3.0, 15.0),
+        [_anthropic(1200, 300, 0, 0), _anthropic(800, 150, 0, 0)],
+        "total_usd accumulates over every add(); add() returns that call's cost",
+    ),
+    (
+        (3.0, 15.0),
+        [_anthropic(50, 200, 5000, 0), _anthropic(50, 180, 0, 5000)],
+        "Anthropic: input_tokens is uncached; add cache_creation (x1.25) and cache_read (x0.10)",
+    ),
+    (
+        (3.0, 15.0),
+        [_anthropic(400, 90, None, None)],
+        "cache fields may be None: treat None as 0",
+    ),
+    (
+        (0.4, 1.6, 1.25, 0.25),
+        [_openai(2300, 120, 2048), _openai(700, 60, 0)],
+        "OpenAI: prompt_tokens INCLUDES cached_tokens: uncached = prompt - cached",
+    ),
+    (
+        (0.4, 1.6),
+        [_openai(500, 40, None)],
+        "OpenAI: prompt_tokens_details may be None: no cached tokens",
+    ),
+]
+
+
+@exercise(
+    "02.CostMeter",
+    "CostMeter(price_in: float, price_out: float, write_multiplier: float = 1.25, "
+    "read_multiplier: float = 0.10); .add(usage) -> float; .total_usd: float",
+    "running USD total across calls from Anthropic Usage or OpenAI CompletionUsage objects",
+    ref.CostMeter,
+)
+def _check_meter(candidate: Any) -> Iterator[Case]:
+    for args, usages, hint in _METER_CASES:
+        want_meter = ref.CostMeter(*args)
+        meter = candidate(*args)
+        for i, usage in enumerate(usages, 1):
+            want = want_meter.add(usage)
+            got = meter.add(usage)
+            where = f"CostMeter{args}.add({_describe(usage)}) [call {i}]"
+            yield Case(
+                ok=_same(got, want), input=where, expected=_usd(want), got=_usd(got), hint=hint
+            )
+            got_total = getattr(meter, "total_usd", None)
+            yield Case(
+                ok=_same(got_total, want_meter.total_usd),
+                input=f"{where} then .total_usd",
+                expected=_usd(want_meter.total_usd),
+                got=_usd(got_total),
+                hint=hint,
+            )
+
+
+_SHARE_CASES: list[tuple[list[dict[str, str]], str, str]] = [
+    (
+        [
+            {"role": "system", "content": "You are a terse SRE assistant."},
+            {"role": "user", "content": "Checkout errors in eu-west since 14:03. Help?"},
+            {"role": "assistant", "content": "Check the payments dashboard first."},
+        ],
+        "gpt-4.1-mini",
+        "count every message's 3 framing tokens and its role; divide by the whole prompt "
+        "(which also has 3 reply-priming tokens)",
+    ),
+    (
+        [
+            {"role": "user", "content": "ok"},
+            {"role": "user", "name": "oncall_bot", "content": "Paging the payments team now."},
+        ],
+        "gpt-4.1-mini",
+        "a message with a name costs its tokens plus 1",
+    ),
+    (
+        [
+            {"role": "system", "content": "Résumé of incident INC-2041: 502s from checkout."},
+            {"role": "user", "content": "Summarise the résumé in one line, please."},
+        ],
+        "gpt-4",
+        "count with the MODEL's tokenizer (gpt-4 uses cl100k_base, gpt-4.1 o200k_base)",
+    ),
+]
+
+
+def _fmt_shares(values: Any) -> str:
+    try:
+        return "[" + ", ".join(f"{float(v):.5f}" for v in values) + "]"
+    except (TypeError, ValueError):
+        return repr(values)
+
+
+@exercise(
+    "02.message_shares",
+    "message_shares(messages: Sequence[Mapping[str, Any]], model: str = 'gpt-4.1-mini') "
+    "-> list[float]",
+    "each message's fraction of usage.prompt_tokens, including its per-message overhead",
+    ref.message_shares,
+)
+def _check_shares(candidate: Any) -> Iterator[Case]:
+    for messages, model, hint in _SHARE_CASES:
+        want = ref.message_shares(messages, model)
+        got = candidate([dict(m) for m in messages], model)
+        try:
+            ok = len(got) == len(want) and all(_same(g, w) for g, w in zip(got, want, strict=True))
+        except TypeError:
+            ok = False
+        yield Case(
+            ok=ok,
+            input=f"message_shares({len(messages)} messages, model={model!r})",
+            expected=_fmt_shares(want),
+            got=_fmt_shares(got),
+            hint=hint,
+        )

@@ -1,0 +1,264 @@
+"""Lab 07 checkers: error taxonomy, full-jitter backoff, a retry wrapper driven through the SDKs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+
+from llmlab.check._registry import Case, exercise
+from llmlab.reference import retry as ref
+from llmlab.reference.breaker import requests_reaching
+from llmlab.sim import FaultPlan, Simulator
+from llmlab.sim._httpx import route, to_httpx_response
+
+_CLASSIFY_CASES: list[tuple[int, str, str]] = [
+    (400, "invalid_request_error", "fail"),
+    (401, "authentication_error", "fail"),
+    (403, "permission_error", "fail"),
+    (404, "not_found_error", "fail"),
+    (413, "request_too_large", "fail"),
+    (422, "", "fail"),
+    (408, "", "retry"),
+    (409, "", "retry"),
+    (429, "rate_limit_error", "retry"),
+    (429, "rate_limit_exceeded", "retry"),
+    (429, "insufficient_quota", "fail"),
+    (500, "api_error", "retry"),
+    (502, "", "retry"),
+    (503, "server_error", "retry"),
+    (504, "timeout_error", "retry"),
+    (529, "overloaded_error", "retry"),
+]
+
+
+@exercise(
+    "07.classify_error",
+    'classify_error(status: int, error_type: str = "") -> str',
+    'return "retry" for transient failures (408/409/429 rate limit/5xx/529), else "fail"',
+    ref.classify_error,
+)
+def _check_classify(candidate: Any) -> Iterator[Case]:
+    for status, kind, want in _CLASSIFY_CASES:
+        got = candidate(status, kind)
+        hint = (
+            "a 429 whose code is insufficient_quota will not succeed by waiting"
+            if kind == "insufficient_quota"
+            else "retry 408, 409, 429 and every status >= 500; other 4xx are your request's fault"
+        )
+        yield Case(
+            ok=got == want,
+            input=f"classify_error({status}, {kind!r})",
+            expected=repr(want),
+            got=repr(got),
+            hint=hint,
+        )
+
+
+def _fixed(value: float) -> Callable[[], float]:
+    return lambda: value
+
+
+_BACKOFF_CASES: list[tuple[int, float, float, float]] = [
+    (0, 1.0, 60.0, 1.0),
+    (0, 1.0, 60.0, 0.5),
+    (1, 1.0, 60.0, 0.5),
+    (3, 1.0, 60.0, 0.25),
+    (5, 1.0, 60.0, 1.0),
+    (6, 1.0, 60.0, 0.5),
+    (10, 1.0, 60.0, 0.75),
+    (2, 0.5, 8.0, 1.0),
+    (4, 0.5, 8.0, 1.0),
+    (7, 0.5, 8.0, 0.5),
+    (3, 0.5, 8.0, 0.0),
+]
+
+
+@exercise(
+    "07.backoff_delay",
+    "backoff_delay(attempt: int, base: float = 1.0, cap: float = 60.0, "
+    "rand: Callable[[], float] = random.random) -> float",
+    "full jitter: rand() * min(cap, base * 2**attempt), attempt counted from 0",
+    ref.backoff_delay,
+)
+def _check_backoff(candidate: Any) -> Iterator[Case]:
+    for attempt, base, cap, r in _BACKOFF_CASES:
+        got = candidate(attempt, base, cap, _fixed(r))
+        want = ref.backoff_delay(attempt, base, cap, _fixed(r))
+        ok = isinstance(got, int | float) and abs(float(got) - want) < 1e-9
+        yield Case(
+            ok=ok,
+            input=f"backoff_delay({attempt}, base={base}, cap={cap}, rand=lambda: {r})",
+            expected=f"{want:g}",
+            got=f"{got:g}" if isinstance(got, int | float) else repr(got),
+            hint="multiply rand() by min(cap, base * 2**attempt); attempt 0 waits up to base",
+        )
+    got_default = candidate(0)
+    yield Case(
+        ok=isinstance(got_default, int | float) and 0 <= got_default <= 1.0,
+        input="backoff_delay(0) with the default base=1.0 and random.random",
+        expected="a number in [0, 1]",
+        got=repr(got_default),
+        hint="the defaults are base=1.0, cap=60.0, rand=random.random",
+    )
+
+
+# -- 07.retry_call: real SDK calls against the checker's own simulator ---------------------------
+_SCALE = 0.001
+_KEY = "sk-llmlab-checker"  # a dummy key: the checker talks to its own simulator
+
+
+class _DirectClient(httpx.Client):
+    """An httpx client that always uses its own transport (respx patches the base class's)."""
+
+    def _transport_for_url(self, url: httpx.URL) -> httpx.BaseTransport:
+        return self._transport
+
+
+def sim_http_client(sim: Simulator) -> httpx.Client:
+    """An httpx client wired straight to ``sim``, bypassing any respx router.
+
+    A notebook's ``llmlab.setup()`` has started a global respx router that answers first even
+    when a checker opens its own ``mock()``; this client ignores it, so the checker's own
+    simulator really is the one answering.
+    """
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        target = route(request.url)
+        if target is None:
+            return httpx.Response(404, json={"error": "not a provider URL"})
+        return to_httpx_response(sim, request, *target)
+
+    return _DirectClient(transport=httpx.MockTransport(answer))
+_MSG = [{"role": "user", "content": "Status of the payments service?"}]
+
+
+def _anthropic_call(client: anthropic.Anthropic) -> Callable[[], Any]:
+    return lambda: client.messages.create(
+        model="claude-sonnet-4-6", max_tokens=5, messages=_MSG  # type: ignore[arg-type]
+    )
+
+
+def _openai_call(client: openai.OpenAI) -> Callable[[], Any]:
+    return lambda: client.chat.completions.create(
+        model="gpt-4.1-mini", max_tokens=5, messages=_MSG  # type: ignore[arg-type]
+    )
+
+
+def _run_retry(
+    candidate: Any,
+    provider: str,
+    faults: list[str],
+    max_attempts: int = 4,
+    bad_request: bool = False,
+    timeout: float | None = None,
+) -> tuple[str, list[float], int]:
+    """Run the candidate; return (outcome, recorded sleeps, requests reaching the provider)."""
+    sleeps: list[float] = []
+    sim = Simulator(seed=7, time_scale=_SCALE, faults=FaultPlan.scripted(faults))
+    with sim_http_client(sim) as http:  # the checker's own simulator, not the notebook's
+        if provider == "anthropic":
+            a_client = anthropic.Anthropic(
+                api_key=_KEY,
+                max_retries=0,
+                timeout=timeout or 30.0,
+                http_client=http,
+            )
+            fn = _anthropic_call(a_client)
+            if bad_request:
+                fn = lambda: a_client.messages.create(  # noqa: E731
+                    model="claude-sonnet-4-6", max_tokens=5, messages=[]
+                )
+        else:
+            fn = _openai_call(openai.OpenAI(
+                    api_key=_KEY,
+                    max_retries=0,
+                    timeout=timeout or 30.0,
+                    http_client=http,
+                ))
+        try:
+            result = candidate(
+                fn, max_attempts=max_attempts, sleep=sleeps.append, rand=_fixed(0.5)
+            )
+            outcome = "returned " + type(result).__name__
+        except NotImplementedError:
+            raise
+        except Exception as exc:  # the SDK's own error type is the outcome
+            outcome = "raised " + type(exc).__name__
+        return outcome, [round(s, 6) for s in sleeps], requests_reaching(sim)
+
+
+def _fmt(outcome: str, sleeps: list[float], requests: int) -> str:
+    return f"{outcome}, sleeps={sleeps}, requests={requests}"
+
+
+@exercise(
+    "07.retry_call",
+    "retry_call(fn: Callable[[], T], *, max_attempts: int = 4, "
+    "sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random, "
+    "base: float = 0.5, cap: float = 8.0) -> T",
+    "retry retryable SDK errors with full-jitter backoff, honouring retry-after; "
+    "re-raise the rest at once; never sleep after the last attempt",
+    ref.retry_call,
+)
+def _check_retry_call(candidate: Any) -> Iterator[Case]:
+    server_wait = round(_SCALE * 1.0, 6)  # retry-after-ms of the simulator's 429, in seconds
+    scenarios: list[tuple[str, dict[str, Any], set[str], str]] = [
+        (
+            'Anthropic, faults ["429", "500"], rand=lambda: 0.5',
+            {"provider": "anthropic", "faults": ["429", "500"]},
+            {_fmt("returned Message", [server_wait, 0.5], 3),
+             _fmt("returned Message", [1.0, 0.5], 3)},
+            "after the 429 wait what retry-after-ms (or retry-after) says; after the 500 use "
+            "backoff_delay(1, 0.5, 8.0, rand) = 0.5",
+        ),
+        (
+            'OpenAI, faults ["429", "500"], rand=lambda: 0.5',
+            {"provider": "openai", "faults": ["429", "500"]},
+            {_fmt("returned ChatCompletion", [server_wait, 0.5], 3),
+             _fmt("returned ChatCompletion", [1.0, 0.5], 3)},
+            "read the wait from e.response.headers ('retry-after-ms', then 'retry-after')",
+        ),
+        (
+            'Anthropic, faults ["500"] * 5, max_attempts=4, rand=lambda: 0.5',
+            {"provider": "anthropic", "faults": ["500"] * 5},
+            {_fmt("raised InternalServerError", [0.25, 0.5, 1.0], 4)},
+            "4 attempts means 3 sleeps (none after the last) and then re-raise the SDK error",
+        ),
+        (
+            'Anthropic, faults ["500"], max_attempts=1',
+            {"provider": "anthropic", "faults": ["500"], "max_attempts": 1},
+            {_fmt("raised InternalServerError", [], 1)},
+            "max_attempts=1 means a single call and no sleep",
+        ),
+        (
+            'OpenAI, faults ["quota"] (429 insufficient_quota)',
+            {"provider": "openai", "faults": ["quota"]},
+            {_fmt("raised RateLimitError", [], 1)},
+            "classify with the error code: insufficient_quota must not be retried",
+        ),
+        (
+            "Anthropic, a request with messages=[] (400)",
+            {"provider": "anthropic", "faults": [], "bad_request": True},
+            {_fmt("raised BadRequestError", [], 1)},
+            "a 400 is the request's fault: re-raise it at once, without sleeping",
+        ),
+        (
+            'OpenAI, faults ["hang"] with the client timeout at 0.05 s',
+            {"provider": "openai", "faults": ["hang"], "timeout": 0.05},
+            {_fmt("returned ChatCompletion", [0.25], 2)},
+            "APITimeoutError (a subclass of APIConnectionError) is retryable",
+        ),
+    ]
+    for label, kwargs, accepted, hint in scenarios:
+        got = _fmt(*_run_retry(candidate, **kwargs))
+        yield Case(
+            ok=got in accepted,
+            input=label,
+            expected=" or ".join(sorted(accepted)),
+            got=got,
+            hint=hint,
+        )

@@ -1,0 +1,3 @@
+"""Shared pytest configuration: the simulator fixtures (``sim``, ``sim_server``)."""
+
+pytest_plugins = ["llmlab.sim.testing"]

@@ -1,0 +1,304 @@
+"""Lab 02 checkers pass the reference and reject each plausible wrong answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from llmlab import tokens
+from llmlab.check import all_exercises, get, run
+from llmlab.reference import cost as ref
+
+# ---------------------------------------------------------------- wrong cost_usd variants
+
+
+def cost_reads_at_write_rate(
+    input_tokens: int,
+    output_tokens: int,
+    price_in: float,
+    price_out: float,
+    cache_write_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    write_multiplier: float = 1.25,
+    read_multiplier: float = 0.10,
+) -> float:
+    """1.25x applied to reads as well as writes."""
+    cached = (cache_write_tokens + cache_read_tokens) * price_in * write_multiplier
+    return (input_tokens * price_in + output_tokens * price_out + cached) / 1e6
+
+
+def cost_swapped_multipliers(
+    input_tokens: int,
+    output_tokens: int,
+    price_in: float,
+    price_out: float,
+    cache_write_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    write_multiplier: float = 1.25,
+    read_multiplier: float = 0.10,
+) -> float:
+    """The read multiplier applied to writes (and the write one to reads)."""
+    return ref.cost_usd(
+        input_tokens,
+        output_tokens,
+        price_in,
+        price_out,
+        cache_write_tokens,
+        cache_read_tokens,
+        read_multiplier,
+        write_multiplier,
+    )
+
+
+def cost_writes_at_read_rate(
+    input_tokens: int,
+    output_tokens: int,
+    price_in: float,
+    price_out: float,
+    cache_write_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    write_multiplier: float = 1.25,
+    read_multiplier: float = 0.10,
+) -> float:
+    """Writes billed like reads (the read multiplier applied to writes)."""
+    return ref.cost_usd(
+        input_tokens,
+        output_tokens,
+        price_in,
+        price_out,
+        cache_write_tokens,
+        cache_read_tokens,
+        read_multiplier,
+        read_multiplier,
+    )
+
+
+def cost_no_per_million(
+    input_tokens: int,
+    output_tokens: int,
+    price_in: float,
+    price_out: float,
+    cache_write_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    write_multiplier: float = 1.25,
+    read_multiplier: float = 0.10,
+) -> float:
+    return 1e6 * ref.cost_usd(
+        input_tokens,
+        output_tokens,
+        price_in,
+        price_out,
+        cache_write_tokens,
+        cache_read_tokens,
+        write_multiplier,
+        read_multiplier,
+    )
+
+
+def cost_cache_also_input(
+    input_tokens: int,
+    output_tokens: int,
+    price_in: float,
+    price_out: float,
+    cache_write_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    write_multiplier: float = 1.25,
+    read_multiplier: float = 0.10,
+) -> float:
+    """Treats input_tokens as the total: cache tokens billed at full price AND as cache."""
+    return ref.cost_usd(
+        input_tokens + cache_write_tokens + cache_read_tokens,
+        output_tokens,
+        price_in,
+        price_out,
+        cache_write_tokens,
+        cache_read_tokens,
+        write_multiplier,
+        read_multiplier,
+    )
+
+
+def cost_fixed_multipliers(
+    input_tokens: int,
+    output_tokens: int,
+    price_in: float,
+    price_out: float,
+    cache_write_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    write_multiplier: float = 1.25,
+    read_multiplier: float = 0.10,
+) -> float:
+    """Ignores the multiplier arguments."""
+    return ref.cost_usd(
+        input_tokens,
+        output_tokens,
+        price_in,
+        price_out,
+        cache_write_tokens,
+        cache_read_tokens,
+    )
+
+
+# ---------------------------------------------------------------- wrong CostMeter variants
+
+
+class MeterLastCallOnly(ref.CostMeter):
+    def add(self, usage: Any) -> float:
+        call = super().add(usage)
+        self.total_usd = call
+        return call
+
+
+class MeterOpenAIDoubleCounts(ref.CostMeter):
+    """Bills prompt_tokens in full AND cached_tokens again as reads."""
+
+    def add(self, usage: Any) -> float:
+        if hasattr(usage, "prompt_tokens"):
+            d = usage.prompt_tokens_details
+            cached = (d.cached_tokens or 0) if d else 0
+            call = ref.cost_usd(
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                self.price_in,
+                self.price_out,
+                cache_read_tokens=cached,
+                read_multiplier=self.read_multiplier,
+            )
+            self.total_usd += call
+            return call
+        return super().add(usage)
+
+
+class MeterIgnoresCache(ref.CostMeter):
+    def add(self, usage: Any) -> float:
+        if hasattr(usage, "prompt_tokens"):
+            call = ref.cost_usd(
+                usage.prompt_tokens, usage.completion_tokens, self.price_in, self.price_out
+            )
+        else:
+            call = ref.cost_usd(
+                usage.input_tokens, usage.output_tokens, self.price_in, self.price_out
+            )
+        self.total_usd += call
+        return call
+
+
+class MeterCrashesOnNone(ref.CostMeter):
+    def add(self, usage: Any) -> float:
+        if not hasattr(usage, "prompt_tokens"):
+            _ = usage.cache_creation_input_tokens + 0  # TypeError when None
+        else:
+            _ = usage.prompt_tokens_details.cached_tokens  # AttributeError when None
+        return super().add(usage)
+
+
+# ---------------------------------------------------------------- wrong message_shares variants
+
+
+def shares_text_only(messages: Sequence[Mapping[str, Any]], model: str = "gpt-4.1-mini"):
+    counts = [tokens.count(str(m.get("content", "")), model) for m in messages]
+    return [c / tokens.chat_tokens(messages, model) for c in counts]
+
+
+def shares_sum_to_one(messages: Sequence[Mapping[str, Any]], model: str = "gpt-4.1-mini"):
+    counts = [ref.message_tokens(m, model) for m in messages]
+    return [c / sum(counts) for c in counts]
+
+
+def shares_by_chars(messages: Sequence[Mapping[str, Any]], model: str = "gpt-4.1-mini"):
+    counts = [len(str(m.get("content", ""))) for m in messages]
+    return [c / sum(counts) for c in counts]
+
+
+def shares_fixed_tokenizer(messages: Sequence[Mapping[str, Any]], model: str = "gpt-4.1-mini"):
+    return ref.message_shares(messages, "gpt-4o")
+
+
+def shares_no_name_token(messages: Sequence[Mapping[str, Any]], model: str = "gpt-4.1-mini"):
+    total = tokens.chat_tokens(messages, model)
+    out = []
+    for m in messages:
+        n = 3 + sum(tokens.count(str(v), model) for v in m.values())
+        out.append(n / total)
+    return out
+
+
+WRONG: dict[str, list[Any]] = {
+    "02.cost_usd": [
+        cost_reads_at_write_rate,
+        cost_swapped_multipliers,
+        cost_writes_at_read_rate,
+        cost_no_per_million,
+        cost_cache_also_input,
+        cost_fixed_multipliers,
+    ],
+    "02.CostMeter": [
+        MeterLastCallOnly,
+        MeterOpenAIDoubleCounts,
+        MeterIgnoresCache,
+        MeterCrashesOnNone,
+    ],
+    "02.message_shares": [
+        shares_text_only,
+        shares_sum_to_one,
+        shares_by_chars,
+        shares_fixed_tokenizer,
+        shares_no_name_token,
+    ],
+}
+IDS = list(WRONG)
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_reference_passes(exercise_id: str) -> None:
+    result = run(exercise_id, get(exercise_id).reference)
+    assert result.passed, result.report()
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "wrong"),
+    [(eid, fn) for eid, fns in WRONG.items() for fn in fns],
+    ids=lambda v: getattr(v, "__name__", v),
+)
+def test_wrong_variant_fails(exercise_id: str, wrong: Any) -> None:
+    result = run(exercise_id, wrong)
+    assert result.attempted and not result.passed, f"{wrong.__name__} was accepted"
+
+
+def _stub_fn(*args: Any, **kwargs: Any) -> Any:
+    raise NotImplementedError
+
+
+class _StubMeter:
+    def __init__(self, *args: Any) -> None:
+        pass
+
+    def add(self, usage: Any) -> float:
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "stub"),
+    [("02.cost_usd", _stub_fn), ("02.CostMeter", _StubMeter), ("02.message_shares", _stub_fn)],
+)
+def test_stub_not_attempted(exercise_id: str, stub: Any) -> None:
+    result = run(exercise_id, stub)
+    assert not result.attempted and "not attempted yet" in result.report()
+
+
+def test_cost_usd_signature_listed() -> None:
+    ids = {e.id: e.signature for e in all_exercises()}
+    assert ids["02.cost_usd"] == (
+        "cost_usd(input_tokens: int, output_tokens: int, price_in: float, price_out: float, "
+        "cache_write_tokens: int = 0, cache_read_tokens: int = 0, write_multiplier: float = 1.25, "
+        "read_multiplier: float = 0.10) -> float"
+    )
+    assert "02.CostMeter" in ids and "02.message_shares" in ids
+
+
+def test_shares_sum_to_prompt_minus_priming() -> None:
+    messages = [{"role": "user", "content": "hello there"}, {"role": "assistant", "content": "hi"}]
+    total = tokens.chat_tokens(messages, "gpt-4.1-mini")
+    assert sum(ref.message_shares(messages)) == pytest.approx((total - 3) / total)

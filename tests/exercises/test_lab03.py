@@ -1,0 +1,185 @@
+"""Lab 03 checkers pass the reference, reject plausible wrong answers, and spot stubs."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from llmlab.check import run
+from llmlab.reference import streaming as ref
+
+
+def test_references_pass() -> None:
+    for exercise_id, fn in (("03.parse_sse", ref.parse_sse), ("03.measure_ttft", ref.measure_ttft)):
+        result = run(exercise_id, fn)
+        assert result.passed, result.report()
+
+
+def test_stubs_are_not_attempted() -> None:
+    def stub(*_: Any) -> Any:
+        raise NotImplementedError
+
+    for exercise_id in ("03.parse_sse", "03.measure_ttft"):
+        result = run(exercise_id, stub)
+        assert not result.attempted and not result.passed
+
+
+# -- wrong parse_sse variants --------------------------------------------------------------------
+def sse_strict_triples(lines: list[str]) -> list[tuple[str, dict]]:
+    """Assumes event/data/blank triples: breaks on comments and multi-line data."""
+    out = []
+    for i in range(0, len(lines) - 1, 3):
+        out.append((lines[i].split(": ", 1)[1], json.loads(lines[i + 1].split(": ", 1)[1])))
+    return out
+
+
+def sse_no_final_flush(lines: list[str]) -> list[tuple[str, dict]]:
+    out, name, data = [], "message", ""
+    for line in lines:
+        if not line:
+            if data:
+                out.append((name, json.loads(data)))
+            name, data = "message", ""
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data += line[5:].strip()
+    return out  # forgets the last event when no blank line follows it
+
+
+def sse_last_data_line_wins(lines: list[str]) -> list[tuple[str, dict]]:
+    out, name, data = [], "message", ""
+    for line in [*lines, ""]:
+        if not line:
+            if data:
+                out.append((name, json.loads(data)))
+            name, data = "message", ""
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data = line[5:].strip()
+    return out
+
+
+def sse_name_not_reset(lines: list[str]) -> list[tuple[str, dict]]:
+    out, name, data = [], "message", ""
+    for line in [*lines, ""]:
+        if line.startswith(":"):
+            continue
+        if not line:
+            if data:
+                out.append((name, json.loads(data)))
+            data = ""  # keeps the previous event's name
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data += "\n" + line[5:].strip()
+    return out
+
+
+def sse_data_as_text(lines: list[str]) -> list[tuple[str, Any]]:
+    return [(n, json.dumps(d)) for n, d in ref.parse_sse(lines)]
+
+
+def sse_space_required(lines: list[str]) -> list[tuple[str, dict]]:
+    return ref.parse_sse([line for line in lines if not line.startswith("data:{")])
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        sse_strict_triples,
+        sse_no_final_flush,
+        sse_last_data_line_wins,
+        sse_name_not_reset,
+        sse_data_as_text,
+        sse_space_required,
+    ],
+)
+def test_parse_sse_rejects(wrong: Any) -> None:
+    result = run("03.parse_sse", wrong)
+    assert result.attempted and not result.passed
+
+
+# -- wrong measure_ttft variants ---------------------------------------------------------------
+def ttft_at_message_start(factory: Any) -> tuple[float, float]:
+    start = time.perf_counter()
+    ttft = None
+    with factory() as stream:
+        for event in stream:
+            if ttft is None and event.type == "message_start":
+                ttft = time.perf_counter() - start
+    return ttft or 0.0, time.perf_counter() - start
+
+
+def ttft_at_first_block(factory: Any) -> tuple[float, float]:
+    start = time.perf_counter()
+    ttft = None
+    with factory() as stream:
+        for event in stream:
+            if ttft is None and event.type == "content_block_start":
+                ttft = time.perf_counter() - start
+    return ttft or 0.0, time.perf_counter() - start
+
+
+def ttft_in_milliseconds(factory: Any) -> tuple[float, float]:
+    ttft, total = ref.measure_ttft(factory)
+    return ttft * 1000, total * 1000
+
+
+def ttft_stops_at_first_token(factory: Any) -> tuple[float, float]:
+    start = time.perf_counter()
+    with factory() as stream:
+        for _ in stream.text_stream:
+            break
+    elapsed = time.perf_counter() - start
+    return elapsed, elapsed
+
+
+def ttft_without_streaming(factory: Any) -> tuple[float, float]:
+    start = time.perf_counter()
+    with factory() as stream:
+        stream.get_final_message()
+    elapsed = time.perf_counter() - start
+    return elapsed, elapsed
+
+
+def ttft_swapped(factory: Any) -> tuple[float, float]:
+    ttft, total = ref.measure_ttft(factory)
+    return total, ttft
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        ttft_at_message_start,
+        ttft_at_first_block,
+        ttft_in_milliseconds,
+        ttft_stops_at_first_token,
+        ttft_without_streaming,
+        ttft_swapped,
+    ],
+)
+def test_measure_ttft_rejects(wrong: Any) -> None:
+    result = run("03.measure_ttft", wrong)
+    assert result.attempted and not result.passed
+
+
+def test_text_stream_variant_passes() -> None:
+    """A correct answer written with the SDK's text_stream helper passes too."""
+
+    def via_text_stream(factory: Any) -> tuple[float, float]:
+        start = time.perf_counter()
+        ttft = None
+        with factory() as stream:
+            for _ in stream.text_stream:
+                if ttft is None:
+                    ttft = time.perf_counter() - start
+        total = time.perf_counter() - start
+        return ttft or total, total
+
+    result = run("03.measure_ttft", via_text_stream)
+    assert result.passed, result.report()

@@ -1,0 +1,106 @@
+"""Lab 04 checker passes the reference and rejects the classic cache-savings mistakes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from llmlab.check import run
+from llmlab.reference.caching import cache_savings
+
+
+def test_reference_passes_and_textbook_figures() -> None:
+    assert run("04.cache_savings", cache_savings).passed
+    assert cache_savings(1000, 5000, 200, 300, 288, 3.0, 15.0) == pytest.approx(0.42448, abs=1e-4)
+    assert cache_savings(1000, 5000, 200, 300, 1, 3.0, 15.0) == pytest.approx(0.67078, abs=1e-4)
+
+
+def test_stub_is_not_attempted() -> None:
+    def stub(*_: Any) -> float:
+        raise NotImplementedError
+
+    result = run("04.cache_savings", stub)
+    assert not result.attempted and not result.passed
+
+
+def _generic(
+    calls: int,
+    cached: int,
+    uncached: int,
+    out: int,
+    writes: int,
+    p_in: float,
+    p_out: float,
+    *,
+    write_mult: float = 1.25,
+    read_mult: float = 0.10,
+    n_writes: int | None = None,
+    n_reads: int | None = None,
+    baseline_output: bool = True,
+    cached_output: bool = True,
+    dollars: bool = False,
+) -> float:
+    w = writes if n_writes is None else n_writes
+    r = calls - writes if n_reads is None else n_reads
+    base = calls * (cached + uncached) * p_in + (calls * out * p_out if baseline_output else 0)
+    new = (
+        w * cached * p_in * write_mult
+        + r * cached * p_in * read_mult
+        + calls * uncached * p_in
+        + (calls * out * p_out if cached_output else 0)
+    )
+    if dollars:
+        return (base - new) / 1e6
+    return (base - new) / base
+
+
+def reads_at_write_price(*a: Any) -> float:
+    return _generic(*a, read_mult=1.25)
+
+
+def no_write_premium(*a: Any) -> float:
+    return _generic(*a, write_mult=1.0)
+
+
+def writes_on_every_call(*a: Any) -> float:
+    calls, writes = a[0], a[4]
+    return _generic(*a, n_writes=calls, n_reads=calls - writes)
+
+
+def every_call_reads_too(*a: Any) -> float:
+    return _generic(*a, n_reads=a[0])
+
+
+def savings_in_dollars(*a: Any) -> float:
+    return _generic(*a, dollars=True)
+
+
+def baseline_without_output(*a: Any) -> float:
+    return _generic(*a, baseline_output=False)
+
+
+def output_ignored_everywhere(*a: Any) -> float:
+    return _generic(*a, baseline_output=False, cached_output=False)
+
+
+def read_discount_as_ninety_percent_of_write(*a: Any) -> float:
+    return _generic(*a, read_mult=0.9)
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        reads_at_write_price,
+        no_write_premium,
+        writes_on_every_call,
+        every_call_reads_too,
+        savings_in_dollars,
+        baseline_without_output,
+        output_ignored_everywhere,
+        read_discount_as_ninety_percent_of_write,
+    ],
+)
+def test_cache_savings_rejects(wrong: Any) -> None:
+    result = run("04.cache_savings", wrong)
+    assert result.attempted and not result.passed

@@ -1,0 +1,142 @@
+"""Lab 07 checkers: the reference passes, plausible wrong answers fail, stubs not attempted."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from llmlab.check import run
+from llmlab.reference import retry as ref
+
+T = TypeVar("T")
+
+
+def stub(*args: Any, **kwargs: Any) -> Any:
+    raise NotImplementedError
+
+
+# -- 07.classify_error ------------------------------------------------------------------------
+def classify_retries_401(status: int, error_type: str = "") -> str:
+    return "fail" if status in (400, 404, 413, 422) else "retry"
+
+
+def classify_ignores_quota(status: int, error_type: str = "") -> str:
+    return "retry" if status in (408, 409, 429) or status >= 500 else "fail"
+
+
+def classify_no_529(status: int, error_type: str = "") -> str:
+    if error_type == "insufficient_quota":
+        return "fail"
+    return "retry" if status == 429 or 500 <= status < 529 else "fail"
+
+
+def classify_no_408_409(status: int, error_type: str = "") -> str:
+    if error_type == "insufficient_quota":
+        return "fail"
+    return "retry" if status == 429 or status >= 500 else "fail"
+
+
+@pytest.mark.parametrize(
+    "wrong", [classify_retries_401, classify_ignores_quota, classify_no_529, classify_no_408_409]
+)
+def test_classify_rejects(wrong: Callable[..., str]) -> None:
+    assert not run("07.classify_error", wrong).passed
+
+
+# -- 07.backoff_delay -------------------------------------------------------------------------
+def backoff_no_jitter(
+    attempt: int, base: float = 1.0, cap: float = 60.0, rand: Callable[[], float] = random.random
+) -> float:
+    return min(cap, base * 2**attempt)
+
+
+def backoff_off_by_one(
+    attempt: int, base: float = 1.0, cap: float = 60.0, rand: Callable[[], float] = random.random
+) -> float:
+    return rand() * min(cap, base * 2 ** (attempt + 1))
+
+
+def backoff_no_cap(
+    attempt: int, base: float = 1.0, cap: float = 60.0, rand: Callable[[], float] = random.random
+) -> float:
+    return rand() * base * 2**attempt
+
+
+def backoff_equal_jitter(
+    attempt: int, base: float = 1.0, cap: float = 60.0, rand: Callable[[], float] = random.random
+) -> float:
+    d = min(cap, base * 2**attempt)
+    return d / 2 + rand() * d / 2
+
+
+@pytest.mark.parametrize(
+    "wrong", [backoff_no_jitter, backoff_off_by_one, backoff_no_cap, backoff_equal_jitter]
+)
+def test_backoff_rejects(wrong: Callable[..., float]) -> None:
+    assert not run("07.backoff_delay", wrong).passed
+
+
+# -- 07.retry_call ----------------------------------------------------------------------------
+def _make_retry(
+    *,
+    honour_retry_after: bool = True,
+    classify: bool = True,
+    sleep_after_last: bool = False,
+    extra_attempt: bool = False,
+) -> Callable[..., Any]:
+    def retry_call(
+        fn: Callable[[], T],
+        *,
+        max_attempts: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+        base: float = 0.5,
+        cap: float = 8.0,
+    ) -> T:
+        attempts = max_attempts + 1 if extra_attempt else max_attempts
+        for attempt in range(attempts):
+            try:
+                return fn()
+            except Exception as exc:
+                retryable = ref.is_retryable(exc) if classify else hasattr(exc, "request")
+                last = attempt == attempts - 1
+                if not retryable or (last and not sleep_after_last):
+                    raise
+                wait = ref.retry_after_seconds(exc) if honour_retry_after else None
+                sleep(wait if wait is not None else ref.backoff_delay(attempt, base, cap, rand))
+                if last:
+                    raise
+        raise AssertionError("unreachable")
+
+    return retry_call
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        _make_retry(honour_retry_after=False),
+        _make_retry(classify=False),  # retries 400 and insufficient_quota
+        _make_retry(sleep_after_last=True),
+        _make_retry(extra_attempt=True),
+    ],
+    ids=["ignores-retry-after", "retries-400", "sleeps-after-last", "exceeds-max-attempts"],
+)
+def test_retry_rejects(wrong: Callable[..., Any]) -> None:
+    assert not run("07.retry_call", wrong).passed
+
+
+def test_retry_variant_factory_is_faithful() -> None:
+    assert run("07.retry_call", _make_retry()).passed
+
+
+@pytest.mark.parametrize("exercise_id", ["07.classify_error", "07.backoff_delay", "07.retry_call"])
+def test_reference_passes_and_stub_not_attempted(exercise_id: str) -> None:
+    from llmlab.check import get
+
+    assert run(exercise_id, get(exercise_id).reference).passed
+    result = run(exercise_id, stub)
+    assert not result.attempted and not result.passed

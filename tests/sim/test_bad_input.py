@@ -1,0 +1,219 @@
+"""No request body crashes the simulator: random and mutated bodies get a 4xx (or a valid 200).
+
+Bodies are POSTed with plain httpx to both generation endpoints in-process; every answer must be
+either a well-formed success or a 4xx with the provider's own error body, never a 5xx or an
+exception escaping the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import llmlab.sim
+
+ENDPOINTS = {
+    "anthropic": "https://api.anthropic.com/v1/messages",
+    "anthropic-count": "https://api.anthropic.com/v1/messages/count_tokens",
+    "openai": "https://api.openai.com/v1/chat/completions",
+}
+HEADERS = {
+    "anthropic": {"x-api-key": "test", "anthropic-version": "2023-06-01"},
+    "openai": {"authorization": "Bearer test"},
+}
+TOOL_A = {"name": "get_status", "input_schema": {"type": "object", "properties": {}}}
+TOOL_O = {"type": "function", "function": {"name": "get_status", "parameters": {"type": "object"}}}
+BASE: dict[str, dict[str, Any]] = {
+    "anthropic": {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 16,
+        "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        "messages": [
+            {"role": "user", "content": "What is the status of checkout? Reply in JSON."},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "toolu_1", "name": "get_status", "input": {}}
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "healthy"},
+                    {"type": "text", "text": "thanks"},
+                ],
+            },
+        ],
+        "tools": [TOOL_A],
+        "tool_choice": {"type": "auto"},
+        "temperature": 0.5,
+        "top_k": 5,
+        "stop_sequences": ["\n\n"],
+        "stream": False,
+    },
+    "openai": {
+        "model": "gpt-4.1-mini",
+        "max_tokens": 16,
+        "messages": [
+            {"role": "system", "content": "Be brief. Answer in json."},
+            {"role": "user", "content": "What is the status of checkout?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get_status", "arguments": "{}"},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": "healthy"},
+        ],
+        "tools": [TOOL_O],
+        "tool_choice": "auto",
+        "response_format": {"type": "json_object"},
+        "temperature": 0.5,
+        "n": 2,
+        "logprobs": True,
+        "top_logprobs": 2,
+        "stop": ["\n\n"],
+        "stream": False,
+        "stream_options": {"include_usage": True},
+    },
+}
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**9), max_value=10**9)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from(["user", "assistant", "tool", "text", "tool_use", "auto", "object"]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(max_size=8)
+            | st.sampled_from(["type", "role", "content", "name", "text", "id"]),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@st.composite
+def mutated(draw: st.DrawFn, provider: str) -> dict[str, Any]:
+    body = json.loads(json.dumps(BASE[provider]))
+    if draw(st.booleans()):
+        body["stream"] = True
+    else:
+        body.pop("stream_options", None)
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [p for p in _paths(body) if p]
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = body
+        for key in path[:-1]:
+            parent = parent[key]
+        action = draw(st.sampled_from(["replace", "delete", "add"]))
+        if action == "delete":
+            del parent[path[-1]]
+        elif action == "replace":
+            parent[path[-1]] = draw(json_values)
+        elif isinstance(parent, dict):
+            parent[draw(st.text(max_size=8))] = draw(json_values)
+        else:
+            parent.append(draw(json_values))
+    return body
+
+
+def _tame(body: Any) -> Any:
+    """Keep valid requests small (a valid 64,000-token reply is correct but slow to generate)."""
+    if isinstance(body, dict):
+        for name in ("max_tokens", "max_completion_tokens"):
+            value = body.get(name)
+            if isinstance(value, int) and 32 < value <= 200_000:
+                body[name] = 32
+        if isinstance(body.get("n"), int) and 3 < body["n"] <= 128:
+            body["n"] = 3
+    return body
+
+
+def _check(provider: str, response: httpx.Response) -> None:
+    status = response.status_code
+    assert status < 500, (status, response.text)
+    if status == 200:
+        if response.headers["content-type"].startswith("text/event-stream"):
+            assert response.text.strip()
+        else:
+            assert isinstance(response.json(), dict)
+        return
+    assert 400 <= status < 500, status
+    body = response.json()
+    if provider == "anthropic":
+        assert body["type"] == "error" and isinstance(body["request_id"], str)
+        assert isinstance(body["error"]["type"], str)
+        assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    else:
+        err = body["error"]
+        assert set(err) == {"message", "type", "param", "code"}
+        assert isinstance(err["message"], str) and err["message"]
+        assert isinstance(err["type"], str)
+
+
+def _post(endpoint: str, content: bytes, content_type: str) -> None:
+    provider = "openai" if endpoint == "openai" else "anthropic"
+    headers = {**HEADERS[provider], "content-type": content_type}
+    with llmlab.sim.mock(seed=0, time_scale=1e-6):
+        response = httpx.post(ENDPOINTS[endpoint], content=content, headers=headers)
+        _check(provider, response)
+
+
+ENDPOINT = st.sampled_from(sorted(ENDPOINTS))
+SETTINGS = settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(endpoint=ENDPOINT, data=st.data())
+def test_mutated_bodies(endpoint: str, data: st.DataObject) -> None:
+    provider = "openai" if endpoint == "openai" else "anthropic"
+    body = _tame(data.draw(mutated(provider)))
+    if endpoint == "anthropic-count":
+        body.pop("max_tokens", None)
+    _post(endpoint, json.dumps(body).encode(), "application/json")
+
+
+@SETTINGS
+@given(endpoint=ENDPOINT, body=json_values)
+def test_random_json(endpoint: str, body: Any) -> None:
+    _post(endpoint, json.dumps(_tame(body)).encode(), "application/json")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    endpoint=ENDPOINT,
+    content=st.binary(max_size=64) | st.text(max_size=64).map(str.encode),
+    content_type=st.sampled_from(
+        ["application/json", "text/plain", "", "application/json; charset=utf-8"]
+    ),
+)
+def test_random_bytes(endpoint: str, content: bytes, content_type: str) -> None:
+    _post(endpoint, content, content_type)
