@@ -1,0 +1,275 @@
+"""OpenAI Chat Completions request parsing: validation with the real API's error shapes.
+
+Split from :mod:`._openai` (which answers); this module only reads the request body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from llmlab.sim._catalog import ModelProfile
+from llmlab.sim._conversation import Conversation, Part, Tool, ToolChoice, Turn
+from llmlab.sim._http import ApiError
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_ROLES = ("system", "developer", "user", "assistant", "tool")
+
+
+def _bad(message: str, param: str | None = None, code: str | None = None) -> ApiError:
+    return ApiError(400, "invalid_request_error", message, param=param, code=code)
+
+
+def _not_found(model: str) -> ApiError:
+    return ApiError(
+        404,
+        "invalid_request_error",
+        f"The model `{model}` does not exist or you do not have access to it.",
+        code="model_not_found",
+        param="model",
+    )
+
+
+def _model_entry(m: ModelProfile) -> dict[str, Any]:
+    return {"id": m.id, "object": "model", "created": m.created, "owned_by": "system"}
+
+
+# -- validation ---------------------------------------------------------------------------------
+def _number(body: dict[str, Any], name: str, low: float, high: float) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
+        raise _bad(
+            f"Invalid '{name}': must be a number between {low} and {high}.",
+            name,
+            "invalid_value" if isinstance(value, int | float) else "invalid_type",
+        )
+    return float(value)
+
+
+def _text_of(content: Any, where: str) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") not in (
+                "text",
+                "image_url",
+                "input_audio",
+                "file",
+            ):
+                raise _bad(f"Invalid content part in '{where}'.", where)
+            texts.append(str(part.get("text", "")))
+        return "\n".join(texts)
+    raise _bad(
+        f"Invalid type for '{where}': expected a string or an array of content parts.",
+        where,
+        "invalid_type",
+    )
+
+
+def _conversation(body: dict[str, Any]) -> Conversation:
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        raise _bad(
+            "Missing required parameter: 'messages'.", "messages", "missing_required_parameter"
+        )
+    if not messages:
+        raise _bad(
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but "
+            "got an empty array instead.",
+            "messages",
+            "empty_array",
+        )
+    system: list[str] = []
+    turns: list[Turn] = []
+    pending: set[str] = set()
+    for i, m in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(m, dict) or m.get("role") not in _ROLES:
+            raise _bad(
+                f"Invalid value for '{where}.role': expected one of {', '.join(_ROLES)}.",
+                f"{where}.role",
+                "invalid_value",
+            )
+        role = m["role"]
+        text = _text_of(m.get("content"), f"{where}.content")
+        if role != "tool" and pending:
+            raise _bad(
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not "
+                f"have response messages: {', '.join(sorted(pending))}",
+                "messages",
+            )
+        if role in ("system", "developer"):
+            system.append(text)
+        elif role == "user":
+            turns.append(Turn("user", [Part("text", text=text)]))
+        elif role == "assistant":
+            parts = [Part("text", text=text)] if text else []
+            calls = m.get("tool_calls") or []
+            if not isinstance(calls, list):
+                raise _bad(
+                    f"Invalid type for '{where}.tool_calls': expected an array.",
+                    f"{where}.tool_calls",
+                    "invalid_type",
+                )
+            for j, call in enumerate(calls):
+                _check_tool_call(call, f"{where}.tool_calls[{j}]")
+                fn = call["function"]
+                try:
+                    args = json.loads(fn.get("arguments") or "{}")
+                except ValueError:
+                    args = {}
+                parts.append(
+                    Part(
+                        "tool_call",
+                        id=str(call.get("id")),
+                        name=str(fn.get("name")),
+                        input=args if isinstance(args, dict) else {},
+                    )
+                )
+                pending.add(str(call.get("id")))
+            turns.append(Turn("assistant", parts))
+        else:
+            call_id = m.get("tool_call_id")
+            if not isinstance(call_id, str) or call_id not in pending:
+                raise _bad(
+                    "Invalid parameter: messages with role 'tool' must be a response to a "
+                    "preceeding message with 'tool_calls'.",
+                    f"{where}.role",
+                )
+            pending.discard(call_id)
+            part = Part(
+                "tool_result",
+                text=text,
+                id=str(call_id),
+                is_error=bool(re.match(r"\s*(error|invalid)", text, re.IGNORECASE)),
+            )
+            if turns and turns[-1].role == "user" and turns[-1].parts[0].kind == "tool_result":
+                turns[-1].parts.append(part)
+            else:
+                turns.append(Turn("user", [part]))
+    tools = _tools(body.get("tools"))
+    conv = Conversation(
+        system="\n".join(system), turns=turns, tools=tools, tool_choice=_tool_choice(body, tools)
+    )
+    fmt = body.get("response_format")
+    if fmt is not None:
+        kind = fmt.get("type") if isinstance(fmt, dict) else None
+        if kind == "json_object":
+            if "json" not in json.dumps(messages).lower():
+                raise _bad(
+                    "'messages' must contain the word 'json' in some form, to use "
+                    "'response_format' of type 'json_object'.",
+                    "messages",
+                )
+            conv.json_mode = True
+        elif kind == "json_schema":
+            spec = fmt.get("json_schema")
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                raise _bad(
+                    "Missing required parameter: 'response_format.json_schema.name'.",
+                    "response_format.json_schema.name",
+                    "missing_required_parameter",
+                )
+            schema = spec.get("schema") or {"type": "object", "properties": {}}
+            if not isinstance(schema, dict) or schema.get("type") != "object":
+                raise _bad(
+                    "Invalid schema for response_format: the root must be an object.",
+                    "response_format",
+                )
+            conv.response_schema = schema
+        elif kind != "text":
+            raise _bad(
+                "Invalid value for 'response_format.type'.", "response_format.type", "invalid_value"
+            )
+    return conv
+
+
+def _check_tool_call(call: Any, where: str) -> None:
+    """The 400 the real API gives for an assistant tool call that is not well-formed."""
+    fn = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(call, dict) or call.get("type") != "function" or not isinstance(fn, dict):
+        raise _bad(
+            f"Missing required parameter: '{where}.function'.",
+            f"{where}.function",
+            "missing_required_parameter",
+        )
+    for name, value in (("id", call.get("id")), ("function.name", fn.get("name"))):
+        if not isinstance(value, str):
+            raise _bad(
+                f"Invalid type for '{where}.{name}': expected a string.",
+                f"{where}.{name}",
+                "invalid_type",
+            )
+    if not isinstance(fn.get("arguments"), str):
+        raise _bad(
+            f"Invalid type for '{where}.function.arguments': expected a string.",
+            f"{where}.function.arguments",
+            "invalid_type",
+        )
+
+
+def _tools(tools: Any) -> list[Tool]:
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise _bad("Invalid type for 'tools': expected an array.", "tools", "invalid_type")
+    out = []
+    for i, tool in enumerate(tools):
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(fn, dict) or tool.get("type") != "function":
+            raise _bad(
+                f"Missing required parameter: 'tools[{i}].function'.",
+                f"tools[{i}].function",
+                "missing_required_parameter",
+            )
+        name = fn.get("name")
+        if not isinstance(name, str) or not _TOOL_NAME.match(name):
+            raise _bad(
+                f"Invalid 'tools[{i}].function.name': string does not match pattern. "
+                "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+                f"tools[{i}].function.name",
+                "invalid_value",
+            )
+        params = fn.get("parameters", {"type": "object", "properties": {}})
+        if not isinstance(params, dict) or params.get("type", "object") != "object":
+            raise _bad(
+                f"Invalid schema for function '{name}': schema must be a JSON Schema of "
+                "'type: \"object\"'.",
+                f"tools[{i}].function.parameters",
+                "invalid_function_parameters",
+            )
+        out.append(Tool(name, str(fn.get("description", "")), params))
+    return out
+
+
+def _tool_choice(body: dict[str, Any], tools: list[Tool]) -> ToolChoice:
+    choice = body.get("tool_choice")
+    parallel = body.get("parallel_tool_calls", True) is not False
+    if choice is None or choice == "auto":
+        return ToolChoice("auto" if tools else "none", None, parallel)
+    if choice in ("none", "required"):
+        if choice == "required" and not tools:
+            raise _bad(
+                "Invalid value for 'tool_choice': 'tool_choice' is only allowed when "
+                "'tools' are specified.",
+                "tool_choice",
+            )
+        return ToolChoice("none" if choice == "none" else "any", None, parallel)
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        fn = choice.get("function")
+        name = fn.get("name") if isinstance(fn, dict) else None
+        if not isinstance(name, str) or name not in {t.name for t in tools}:
+            raise _bad(
+                f"Invalid value for 'tool_choice': function {name!r} is not among tools.",
+                "tool_choice",
+            )
+        return ToolChoice("tool", name, parallel)
+    raise _bad("Invalid value for 'tool_choice'.", "tool_choice", "invalid_value")
