@@ -7,13 +7,10 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-import httpx
-
 from llmlab._paths import data_dir
 from llmlab.check._registry import Case, exercise
 from llmlab.reference import streaming as ref
-from llmlab.sim import Simulator
-from llmlab.sim._httpx import route, to_httpx_response
+from llmlab.sim import Simulator, mock
 
 _KEY = "sk-ant-llmlab-simulated"  # the checker's own simulator; never a real key
 _MODEL = "claude-sonnet-4-6"
@@ -31,47 +28,24 @@ _TOOL = {
 }
 
 
-class _PrivateTransport(httpx.BaseTransport):
-    """Sends a client's requests straight to the checker's own simulator.
-
-    The checker's client uses a host nobody routes (``checker.llmlab.invalid``), so a notebook's
-    global ``llmlab.setup()`` interception passes it through to this transport untouched.
-    """
-
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        target = route(request.url)
-        assert target is not None
-        return to_httpx_response(self.sim, request, *target)
-
-
-def _client(sim: Simulator) -> Any:
-    """An Anthropic client talking only to ``sim``, whatever else is mocked in this process."""
-    import anthropic
-
-    return anthropic.Anthropic(
-        api_key=_KEY,
-        base_url="http://checker.llmlab.invalid/anthropic",
-        http_client=httpx.Client(transport=_PrivateTransport(sim)),
-        max_retries=0,
-    )
-
-
 def _recorded_lines(seed: int, tools: bool) -> list[str]:
     """Raw SSE lines of one Anthropic stream, recorded from a private simulator."""
     extra: dict[str, Any] = (
         {"tools": [_TOOL], "tool_choice": {"type": "tool", "name": "triage"}} if tools else {}
     )
-    client = _client(Simulator(seed=seed, time_scale=0.001))
-    with client.messages.with_streaming_response.create(
-        model=_MODEL,
-        max_tokens=40,
-        stream=True,
-        messages=[{"role": "user", "content": "The payments API is down for everyone."}],
-        **extra,
-    ) as response:
+    import anthropic
+
+    client = anthropic.Anthropic(api_key=_KEY, max_retries=0)
+    with (
+        mock(sim=Simulator(seed=seed, time_scale=0.001)),
+        client.messages.with_streaming_response.create(
+            model=_MODEL,
+            max_tokens=40,
+            stream=True,
+            messages=[{"role": "user", "content": "The payments API is down for everyone."}],
+            **extra,
+        ) as response,
+    ):
         return list(response.iter_lines())
 
 
@@ -185,8 +159,10 @@ def _system() -> str:
 
 def _timed(fn: Any, seed: int, prompt: str, max_tokens: int) -> tuple[Any, bool]:
     """Run ``fn(stream_factory)`` against a fresh simulator; also say if the stream completed."""
+    import anthropic
+
     sim = Simulator(seed=seed, time_scale=_TIME_SCALE)
-    client = _client(sim)
+    client = anthropic.Anthropic(api_key=_KEY, max_retries=0)
 
     def open_stream() -> Any:
         return client.messages.stream(
@@ -197,7 +173,8 @@ def _timed(fn: Any, seed: int, prompt: str, max_tokens: int) -> tuple[Any, bool]
             messages=[{"role": "user", "content": prompt}],
         )
 
-    result = fn(open_stream)
+    with mock(sim=sim):  # innermost mock wins: the checker's simulator, not the notebook's
+        result = fn(open_stream)
     records = sim.billing.records
     return result, bool(records) and all(r.complete for r in records)
 

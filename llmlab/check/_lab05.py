@@ -7,7 +7,7 @@ records every request body the SDK sends, and checks the conversation the loop b
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,8 +15,7 @@ import httpx
 from llmlab._exceptions import StructuredOutputError
 from llmlab.check._registry import Case, exercise
 from llmlab.reference import structured as ref
-from llmlab.sim._engine import Simulator
-from llmlab.sim._httpx import route, to_httpx_response
+from llmlab.sim import Simulator, mock
 
 _KEY = "sk-ant-llmlab-simulated"  # the checker's own simulator; never a real key
 _MODEL = "claude-sonnet-4-6"
@@ -25,41 +24,6 @@ _REPORT = (
     "and no orders have been created in the last 15 minutes."
 )
 _WANT = {"service": "checkout", "valid severity": True}
-
-
-class _DirectClient(httpx.Client):
-    """An httpx client that always uses its own transport (respx patches the base class's)."""
-
-    def _transport_for_url(self, url: httpx.URL) -> httpx.BaseTransport:
-        return self._transport
-
-
-class _DirectAsyncClient(httpx.AsyncClient):
-    """The async twin of :class:`_DirectClient`."""
-
-    def _transport_for_url(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
-        return self._transport
-
-
-def _answer(sim: Simulator) -> Callable[[httpx.Request], httpx.Response]:
-    def answer(request: httpx.Request) -> httpx.Response:
-        target = route(request.url)
-        if target is None:
-            return httpx.Response(404, json={"error": "not a provider URL"})
-        return to_httpx_response(sim, request, *target)
-
-    return answer
-
-
-def direct_client(sim: Simulator, **kwargs: Any) -> httpx.Client:
-    """An httpx client wired straight to ``sim``: a notebook's global respx router answers
-    first even inside a checker's own ``mock()``, so checkers bypass it."""
-    return _DirectClient(transport=httpx.MockTransport(_answer(sim)), **kwargs)
-
-
-def direct_async_client(sim: Simulator, **kwargs: Any) -> httpx.AsyncClient:
-    """:func:`direct_client` for ``AsyncAnthropic`` / ``AsyncOpenAI``."""
-    return _DirectAsyncClient(transport=httpx.MockTransport(_answer(sim)), **kwargs)
 
 
 def _run(candidate: Any, schema_errors: int) -> tuple[Any, BaseException | None, list[Any], int]:
@@ -81,10 +45,11 @@ def _run(candidate: Any, schema_errors: int) -> tuple[Any, BaseException | None,
     client = anthropic.Anthropic(
         api_key=_KEY,
         max_retries=0,
-        http_client=direct_client(sim, event_hooks={"request": [record]}),
+        http_client=httpx.Client(event_hooks={"request": [record]}),
     )
     try:
-        result = candidate(client, _REPORT, model=_MODEL, max_attempts=3, log=log)
+        with mock(sim=sim):  # innermost mock wins: the checker's simulator, not the notebook's
+            result = candidate(client, _REPORT, model=_MODEL, max_attempts=3, log=log)
     except NotImplementedError:
         raise
     except Exception as exc:  # judged below: the right type is part of the contract
@@ -169,7 +134,8 @@ def _check_validate_and_retry(candidate: Any) -> Iterator[Case]:
     )
     text = json.dumps(flagged)
     yield Case(
-        ok="validation error" in text.lower() or "input should be" in text.lower()
+        ok="validation error" in text.lower()
+        or "input should be" in text.lower()
         or "field required" in text.lower(),
         input="the tool_result's content",
         expected="the Pydantic validation message (what was wrong, so the model can fix it)",

@@ -50,8 +50,7 @@ def _scenario(
     """(LoopResult, exception, tool probe, upstream calls) for one run in a private simulator."""
     import anthropic
 
-    from llmlab.check._lab05 import direct_async_client
-    from llmlab.sim import Simulator
+    from llmlab.sim import Simulator, mock
 
     probe = _Probe()
     tools = {
@@ -60,9 +59,7 @@ def _scenario(
     sim = Simulator(seed=11, time_scale=0.001, behaviour=behaviour)
 
     async def go() -> Any:
-        client = anthropic.AsyncAnthropic(
-            api_key=_KEY, max_retries=0, http_client=direct_async_client(sim)
-        )
+        client = anthropic.AsyncAnthropic(api_key=_KEY, max_retries=0)
         inner = ref.anthropic_caller(
             client, _MODEL, tools, [{"role": "user", "content": prompt}], temperature=0
         )
@@ -82,7 +79,8 @@ def _scenario(
 
     result: Any = None
     error: BaseException | None = None
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+    # innermost mock wins: the checker's simulator answers, not the notebook's
+    with mock(sim=sim), concurrent.futures.ThreadPoolExecutor(1) as pool:
         try:
             result = pool.submit(in_thread).result()
         except NotImplementedError:
@@ -132,7 +130,9 @@ def _check_tool_loop(candidate: Any) -> Iterator[Case]:
         hint="tell the model what it may call: ', '.join(sorted(tools))",
     )
     yield Case(
-        ok=error is None and probe.invoked == ["checkout"] and calls == 3
+        ok=error is None
+        and probe.invoked == ["checkout"]
+        and calls == 3
         and getattr(result, "stopped", None) == "answer",
         input="the same conversation, end to end",
         expected="the real tool run once (checkout), 3 model calls, stopped='answer'",
@@ -147,12 +147,14 @@ def _check_tool_loop(candidate: Any) -> Iterator[Case]:
         ok=error is None and getattr(first, "is_error", False) is True and "service" in content,
         input="a model that sends get_service_status an invalid 'service' value",
         expected="an is_error ToolResult naming the invalid field (service)",
-        got=_describe(result, error) if first is None else f"is_error={first.is_error!r}: "
-        f"{content[:80]}",
+        got=_describe(result, error)
+        if first is None
+        else f"is_error={first.is_error!r}: {content[:80]}",
         hint="validate with spec.args.model_validate(call.arguments) before calling the tool",
     )
     yield Case(
-        ok=error is None and probe.invoked == ["checkout"]
+        ok=error is None
+        and probe.invoked == ["checkout"]
         and getattr(result, "stopped", None) == "answer",
         input="tool invocations after an invalid argument",
         expected="only the corrected call reached the tool (['checkout']), then an answer",
@@ -162,7 +164,9 @@ def _check_tool_loop(candidate: Any) -> Iterator[Case]:
     # 3) a model that loops
     result, error, probe, calls = _scenario(candidate, prompt, Behaviour(tool_loop=True), 3)
     yield Case(
-        ok=error is None and calls == 3 and getattr(result, "stopped", None) == "max_turns"
+        ok=error is None
+        and calls == 3
+        and getattr(result, "stopped", None) == "max_turns"
         and getattr(result, "answer", "x") is None,
         input="a model that calls the same tool forever, max_turns=3",
         expected="exactly 3 model calls, stopped='max_turns', answer=None",

@@ -6,14 +6,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import anthropic
-import httpx
 import openai
 
 from llmlab.check._registry import Case, exercise
 from llmlab.reference import retry as ref
 from llmlab.reference.breaker import requests_reaching
-from llmlab.sim import FaultPlan, Simulator
-from llmlab.sim._httpx import route, to_httpx_response
+from llmlab.sim import FaultPlan, Simulator, mock
 
 _CLASSIFY_CASES: list[tuple[int, str, str]] = [
     (400, "invalid_request_error", "fail"),
@@ -111,40 +109,22 @@ _SCALE = 0.001
 _KEY = "sk-llmlab-checker"  # a dummy key: the checker talks to its own simulator
 
 
-class _DirectClient(httpx.Client):
-    """An httpx client that always uses its own transport (respx patches the base class's)."""
-
-    def _transport_for_url(self, url: httpx.URL) -> httpx.BaseTransport:
-        return self._transport
-
-
-def sim_http_client(sim: Simulator) -> httpx.Client:
-    """An httpx client wired straight to ``sim``, bypassing any respx router.
-
-    A notebook's ``llmlab.setup()`` has started a global respx router that answers first even
-    when a checker opens its own ``mock()``; this client ignores it, so the checker's own
-    simulator really is the one answering.
-    """
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        target = route(request.url)
-        if target is None:
-            return httpx.Response(404, json={"error": "not a provider URL"})
-        return to_httpx_response(sim, request, *target)
-
-    return _DirectClient(transport=httpx.MockTransport(answer))
 _MSG = [{"role": "user", "content": "Status of the payments service?"}]
 
 
 def _anthropic_call(client: anthropic.Anthropic) -> Callable[[], Any]:
     return lambda: client.messages.create(
-        model="claude-sonnet-4-6", max_tokens=5, messages=_MSG  # type: ignore[arg-type]
+        model="claude-sonnet-4-6",
+        max_tokens=5,
+        messages=_MSG,  # type: ignore[arg-type]
     )
 
 
 def _openai_call(client: openai.OpenAI) -> Callable[[], Any]:
     return lambda: client.chat.completions.create(
-        model="gpt-4.1-mini", max_tokens=5, messages=_MSG  # type: ignore[arg-type]
+        model="gpt-4.1-mini",
+        max_tokens=5,
+        messages=_MSG,  # type: ignore[arg-type]
     )
 
 
@@ -159,13 +139,12 @@ def _run_retry(
     """Run the candidate; return (outcome, recorded sleeps, requests reaching the provider)."""
     sleeps: list[float] = []
     sim = Simulator(seed=7, time_scale=_SCALE, faults=FaultPlan.scripted(faults))
-    with sim_http_client(sim) as http:  # the checker's own simulator, not the notebook's
+    with mock(sim=sim):  # innermost mock wins: the checker's simulator, not the notebook's
         if provider == "anthropic":
             a_client = anthropic.Anthropic(
                 api_key=_KEY,
                 max_retries=0,
                 timeout=timeout or 30.0,
-                http_client=http,
             )
             fn = _anthropic_call(a_client)
             if bad_request:
@@ -173,16 +152,15 @@ def _run_retry(
                     model="claude-sonnet-4-6", max_tokens=5, messages=[]
                 )
         else:
-            fn = _openai_call(openai.OpenAI(
+            fn = _openai_call(
+                openai.OpenAI(
                     api_key=_KEY,
                     max_retries=0,
                     timeout=timeout or 30.0,
-                    http_client=http,
-                ))
-        try:
-            result = candidate(
-                fn, max_attempts=max_attempts, sleep=sleeps.append, rand=_fixed(0.5)
+                )
             )
+        try:
+            result = candidate(fn, max_attempts=max_attempts, sleep=sleeps.append, rand=_fixed(0.5))
             outcome = "returned " + type(result).__name__
         except NotImplementedError:
             raise
@@ -210,16 +188,20 @@ def _check_retry_call(candidate: Any) -> Iterator[Case]:
         (
             'Anthropic, faults ["429", "500"], rand=lambda: 0.5',
             {"provider": "anthropic", "faults": ["429", "500"]},
-            {_fmt("returned Message", [server_wait, 0.5], 3),
-             _fmt("returned Message", [1.0, 0.5], 3)},
+            {
+                _fmt("returned Message", [server_wait, 0.5], 3),
+                _fmt("returned Message", [1.0, 0.5], 3),
+            },
             "after the 429 wait what retry-after-ms (or retry-after) says; after the 500 use "
             "backoff_delay(1, 0.5, 8.0, rand) = 0.5",
         ),
         (
             'OpenAI, faults ["429", "500"], rand=lambda: 0.5',
             {"provider": "openai", "faults": ["429", "500"]},
-            {_fmt("returned ChatCompletion", [server_wait, 0.5], 3),
-             _fmt("returned ChatCompletion", [1.0, 0.5], 3)},
+            {
+                _fmt("returned ChatCompletion", [server_wait, 0.5], 3),
+                _fmt("returned ChatCompletion", [1.0, 0.5], 3),
+            },
             "read the wait from e.response.headers ('retry-after-ms', then 'retry-after')",
         ),
         (

@@ -8,11 +8,10 @@ from typing import Any
 import anthropic
 
 from llmlab._exceptions import CircuitOpenError
-from llmlab.check._lab07 import sim_http_client
 from llmlab.check._registry import Case, exercise
 from llmlab.reference import breaker as ref
 from llmlab.reference.retry import is_retryable
-from llmlab.sim import FaultPlan, Simulator
+from llmlab.sim import FaultPlan, Simulator, mock
 
 _KEY = "sk-llmlab-checker"  # a dummy key: the checker talks to its own simulator
 _MSG = [{"role": "user", "content": "Status of the payments service?"}]
@@ -49,12 +48,14 @@ def _acceptance(candidate: Any, faults: int) -> list[tuple[str, str, str, str]]:
     clock = ref.FakeClock(1000.0)
     breaker = candidate(5, 30.0, clock)
     sim = Simulator(seed=8, time_scale=0.001, faults=FaultPlan.scripted(["500"] * faults))
-    with sim_http_client(sim) as http:  # the checker's own simulator, not the notebook's
-        client = anthropic.Anthropic(api_key=_KEY, max_retries=0, http_client=http)
+    with mock(sim=sim):  # innermost mock wins: the checker's simulator, not the notebook's
+        client = anthropic.Anthropic(api_key=_KEY, max_retries=0)
 
         def fn() -> Any:
             return client.messages.create(
-                model="claude-sonnet-4-6", max_tokens=5, messages=_MSG  # type: ignore[arg-type]
+                model="claude-sonnet-4-6",
+                max_tokens=5,
+                messages=_MSG,  # type: ignore[arg-type]
             )
 
         def row(step: str, want: str, got: str, hint: str) -> None:
