@@ -183,10 +183,6 @@ class Simulator:
         start, slot = self._slots.acquire(arrival, duration, self.max_concurrency)
         return _Playback(self, timeline, on_close, fault, error_event, start, slot)
 
-    def hang(self, fault: Fault) -> Iterator[Piece]:
-        """A body that never arrives: nothing for ``hang_seconds`` (simulated), then a drop."""
-        return iter([Hang(self.clock.real(fault.hang_seconds))])
-
     # -- what a notebook shows ---------------------------------------------------------------
     def summary(self) -> SimSummary:
         from llmlab.sim._summary import SimSummary
