@@ -14,6 +14,7 @@ from llmlab.sim._cache import Segment
 from llmlab.sim._catalog import ModelProfile, lookup, models_for
 from llmlab.sim._conversation import Conversation, Part, Tool, ToolChoice, Turn
 from llmlab.sim._engine import Simulator
+from llmlab.sim._faults import decode_slowdown
 from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
 from llmlab.sim._http import ApiError, api_key, json_response, key_id, parse_json_body, sse
 from llmlab.sim._latency import decode_times, time_to_first_token
@@ -435,7 +436,7 @@ def _messages(
         profile.latency,
         gen.output_tokens,
         rng,
-        5.0 if fault is not None and fault.kind == "slow" else 1.0,
+        decode_slowdown(fault),
     )
 
     def settle(delivered: int, complete: bool) -> None:

@@ -32,6 +32,14 @@ class Fault:
             raise SimulatorError(f"unknown fault kind {self.kind!r}; choose from {KINDS}")
 
 
+SLOW_DECODE = 5.0  # a "slow" fault decodes this many times slower
+
+
+def decode_slowdown(fault: Fault | None) -> float:
+    """How much slower than the profile this request decodes (1.0 without a "slow" fault)."""
+    return SLOW_DECODE if fault is not None and fault.kind == "slow" else 1.0
+
+
 @dataclass
 class FaultPlan:
     """Scripted faults are consumed one per generation request, in arrival order, before rates."""

@@ -11,6 +11,7 @@ import numpy as np
 from llmlab import tokens as tk
 from llmlab.sim._catalog import ModelProfile, lookup, models_for
 from llmlab.sim._engine import Simulator
+from llmlab.sim._faults import decode_slowdown
 from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
 from llmlab.sim._http import ApiError, api_key, json_response, key_id, parse_json_body, sse
 from llmlab.sim._latency import decode_times, time_to_first_token
@@ -252,7 +253,7 @@ def _completions(
         profile.latency,
         max(g.output_tokens for g in gens),
         rng,
-        5.0 if fault is not None and fault.kind == "slow" else 1.0,
+        decode_slowdown(fault),
     )
     headers["openai-processing-ms"] = str(int(sim.clock.real(ttft + sum(steps)) * 1000))
 
