@@ -16,6 +16,7 @@ from llmlab._exceptions import (  # noqa: E402
     LlmlabError,
     NotebookBuildError,
     PricingError,
+    ProviderUnavailableError,
     SimulatorError,
     StructuredOutputError,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "LlmlabError",
     "NotebookBuildError",
     "PricingError",
+    "ProviderUnavailableError",
     "SimulatorError",
     "StructuredOutputError",
     "__version__",

@@ -11,6 +11,7 @@ Hierarchy (httpx style: catch ``LlmlabError`` to catch anything llmlab raises)::
     ├── CircuitOpenError      a circuit breaker refused a call while open
     ├── BudgetExceededError   a tenant's budget refused a call before it was made
     ├── StructuredOutputError the model's output never validated within the allowed attempts
+    ├── ProviderUnavailableError every provider failed (or was open) for one client call
     └── ExerciseError         an exercise id is unknown or a candidate has the wrong shape
 """
 
@@ -24,6 +25,7 @@ __all__ = [
     "LlmlabError",
     "NotebookBuildError",
     "PricingError",
+    "ProviderUnavailableError",
     "SimulatorError",
     "StructuredOutputError",
 ]
@@ -59,6 +61,14 @@ class BudgetExceededError(LlmlabError):
 
 class StructuredOutputError(LlmlabError):
     """Raised when the model's output still fails validation after the allowed attempts."""
+
+
+class ProviderUnavailableError(LlmlabError):
+    """Raised by ``LLMClient`` when every provider failed or was open; ``.errors`` says why."""
+
+    def __init__(self, message: str, errors: dict[str, BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.errors = dict(errors or {})
 
 
 class ExerciseError(LlmlabError):

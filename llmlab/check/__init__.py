@@ -5,15 +5,18 @@
 
 from __future__ import annotations
 
+from llmlab.check._checklist import ChecklistResult, checklist
 from llmlab.check._registry import Case, Exercise, all_exercises, exercise, get
 from llmlab.check._run import CheckResult, check, run, solution_or_reference
 
 __all__ = [
     "Case",
     "CheckResult",
+    "ChecklistResult",
     "Exercise",
     "all_exercises",
     "check",
+    "checklist",
     "exercise",
     "get",
     "run",

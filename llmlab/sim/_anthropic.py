@@ -388,7 +388,7 @@ def _messages(
             headers=retry_after_headers(wait),
         )
     rng = sim.rng_for("anthropic", body)
-    fault = sim.next_fault(rng)
+    fault = sim.next_fault(rng, "anthropic")
     if fault is not None and fault.kind in ("429", "quota", "500", "503", "529"):
         status = {"429": 429, "quota": 429, "500": 500, "503": 503, "529": 529}[fault.kind]
         message = {

@@ -65,6 +65,8 @@ class Simulator:
         self.clock = clock or SimClock(default_time_scale() if time_scale is None else time_scale)
         self.rate_limiter = RateLimiter(rate_limits or DEFAULT_LIMITS)
         self.faults = faults or FaultPlan()
+        # per-provider plans replace the shared one for that provider (an outage of one)
+        self.provider_faults: dict[str, FaultPlan] = {}
         self.behaviour = behaviour or Behaviour()
         self.billing = Billing()
         self.anthropic_cache = AnthropicCache()
@@ -96,9 +98,22 @@ class Simulator:
         self._simulated_only("advance()")
         self.clock.advance(seconds + 60 * minutes + 3600 * hours)
 
-    def set_faults(self, plan: FaultPlan | None) -> None:
+    def set_faults(self, plan: FaultPlan | None, *, provider: str | None = None) -> None:
+        """Faults for every request, or with ``provider`` for that provider only.
+
+        A provider's own plan replaces the shared one for its requests (``None`` removes it):
+        ``sim.set_faults(FaultPlan.random({"529": 1.0}), provider="anthropic")`` is an outage
+        of Anthropic while OpenAI keeps the shared plan.
+        """
         self._simulated_only("set_faults()")
-        self.faults = plan or FaultPlan()
+        if provider is None:
+            self.faults = plan or FaultPlan()
+        elif provider not in ("anthropic", "openai"):
+            raise SimulatorError(f"provider must be 'anthropic' or 'openai', got {provider!r}")
+        elif plan is None:
+            self.provider_faults.pop(provider, None)
+        else:
+            self.provider_faults[provider] = plan
 
     def set_rate_limits(self, limits: RateLimits | None) -> None:
         self._simulated_only("set_rate_limits()")
@@ -143,9 +158,9 @@ class Simulator:
     def new_id(prefix: str, rng: np.random.Generator, length: int = 24) -> str:
         return prefix + "".join(_ALPHABET[i] for i in rng.integers(0, len(_ALPHABET), length))
 
-    def next_fault(self, rng: np.random.Generator) -> Fault | None:
+    def next_fault(self, rng: np.random.Generator, provider: str = "") -> Fault | None:
         with self._lock:
-            return self.faults.next(rng)
+            return self.provider_faults.get(provider, self.faults).next(rng)
 
     def record_error(self, status: int, kind: str) -> None:
         with self._lock:

@@ -196,7 +196,7 @@ def _completions(
             headers=retry_after_headers(wait),
         )
     rng = sim.rng_for("openai", body, fixed_seed=seed)
-    fault = sim.next_fault(rng)
+    fault = sim.next_fault(rng, "openai")
     if fault is not None and fault.kind in ("429", "quota", "500", "503", "529"):
         raise _fault_error(sim, fault.kind)
     cached = sim.openai_cache.lookup(

@@ -10,6 +10,7 @@ import openai
 import pytest
 from anthropic._exceptions import OverloadedError  # not re-exported by anthropic 0.93
 
+import llmlab
 from llmlab.pricing import cost
 from llmlab.sim import Fault, FaultPlan, Simulator, mock
 
@@ -208,3 +209,19 @@ def test_summary_reports_calls_cache_errors_and_billing() -> None:
     assert summary.billed_requests == 2
     assert "cache hit rate 50%" in str(summary) and "500 api_error: 1" in str(summary)
     assert "cache hit rate" in summary._repr_html_()
+
+
+def test_a_provider_plan_is_an_outage_of_that_provider_only() -> None:
+    with mock(seed=39, time_scale=0.001) as sim:
+        claude = anthropic.Anthropic(api_key=KEY, max_retries=0)
+        gpt = openai.OpenAI(api_key=KEY, max_retries=0)
+        sim.set_faults(FaultPlan.random({"529": 1.0}), provider="anthropic")
+        for _ in range(3):
+            with pytest.raises(OverloadedError):
+                claude.messages.create(model=CLAUDE, max_tokens=5, messages=MESSAGES)
+            gpt.chat.completions.create(model=GPT, max_tokens=5, messages=MESSAGES)
+        sim.set_faults(None, provider="anthropic")  # the outage ends
+        claude.messages.create(model=CLAUDE, max_tokens=5, messages=MESSAGES)
+        assert sim.summary().errors == {"529 overloaded_error": 3}
+        with pytest.raises(llmlab.SimulatorError, match="provider must be"):
+            sim.set_faults(None, provider="gemini")

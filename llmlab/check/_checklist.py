@@ -1,0 +1,351 @@
+"""The capstone's pre-merge checklist: each item is a check run against the learner's client.
+
+``llmlab.check.checklist(make_client, eval_set)`` calls ``make_client(**overrides)`` once per
+item, passing SDK clients, a ledger, a clock and a sleep of its own, and drives the client
+against a fresh checker simulator (the innermost mock answers, not the notebook's). A factory
+that ignores the overrides fails the items that need them, with a note saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import io
+import json
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+from pydantic import BaseModel
+
+from llmlab._exceptions import BudgetExceededError, StructuredOutputError
+from llmlab._paths import data_dir
+from llmlab.reference.breaker import FakeClock
+from llmlab.reference.client import LLMRequest, build_prompt, prompt_hash
+from llmlab.reference.ledger import JsonFormatter, Ledger, RedactingFilter, open_ledger
+from llmlab.reference.redact import fingerprint
+from llmlab.reference.structured import Incident
+from llmlab.reference.tools import ToolSpec
+from llmlab.sim import Behaviour, FaultPlan, Simulator, mock
+
+__all__ = ["ChecklistResult", "checklist"]
+
+_KEY = "sk-llmlab-checker"
+_LOG_KEY = b"llmlab-checklist-log-key"
+
+
+@dataclass
+class _Env:
+    """What one item's client was built with, for the item to inspect afterwards."""
+
+    sim: Simulator
+    ledger: Ledger
+    log: io.StringIO
+    bodies: list[dict[str, Any]]
+    sleeps: list[float]
+    clock: FakeClock
+
+    def total_ok_cost(self) -> float:
+        (usd,) = self.ledger.conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM calls").fetchone()
+        return float(usd)
+
+
+Item = Callable[[Any, _Env], Awaitable[tuple[bool, str]]]
+
+
+def _hooked_http(bodies: list[dict[str, Any]]) -> httpx.AsyncClient:
+    async def capture(request: httpx.Request) -> None:
+        if request.method == "POST" and request.content:
+            bodies.append(json.loads(request.content))
+
+    return httpx.AsyncClient(event_hooks={"request": [capture]})
+
+
+def _new_env(tmp: Path, n: int, sim: Simulator, budgets: Mapping[str, float]) -> _Env:
+    log = io.StringIO()
+    logger = logging.getLogger(f"llmlab.checklist.{n}")
+    logger.handlers.clear()
+    logger.filters.clear()
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.StreamHandler(log)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.addFilter(RedactingFilter(_LOG_KEY))
+    conn = open_ledger(tmp / f"ledger{n}.sqlite")
+    ledger = Ledger(conn, logger, _LOG_KEY, budgets=budgets, clock=sim.clock.now)
+    return _Env(sim, ledger, log, [], [], FakeClock(1000.0))
+
+
+def _make(make_client: Callable[..., Any], env: _Env) -> Any:
+    async def sleep(seconds: float) -> None:
+        env.sleeps.append(seconds)
+        await asyncio.sleep(0)
+
+    return make_client(
+        anthropic=anthropic.AsyncAnthropic(api_key=_KEY, http_client=_hooked_http(env.bodies)),
+        openai=openai.AsyncOpenAI(api_key=_KEY, http_client=_hooked_http(env.bodies)),
+        ledger=env.ledger,
+        clock=env.clock,
+        sleep=sleep,
+    )
+
+
+def _ask(text: str, **fields: Any) -> LLMRequest:
+    return LLMRequest.ask(text, max_tokens=fields.pop("max_tokens", 40), **fields)
+
+
+# -- the items ----------------------------------------------------------------------------------
+async def _prompt_hashed(client: Any, env: _Env) -> tuple[bool, str]:
+    req = _ask("Summarise the payments incident.", system="You write status pages.")
+    same = build_prompt(req) == build_prompt(
+        _ask("Summarise the payments incident.", system="You write status pages.")
+    )
+    changed = prompt_hash(req) != prompt_hash(
+        _ask("Summarise the payments incident!", system="You write status pages.")
+    )
+    await client.generate(req)
+    (fp,) = env.ledger.conn.execute("SELECT prompt_fp FROM calls").fetchone()
+    keyed = fp == fingerprint(prompt_hash(req), _LOG_KEY)
+    ok = same and changed and keyed
+    return ok, (
+        f"sha256 {prompt_hash(req)[:12]}…; one character changes it; "
+        f"the ledger keeps only its keyed fingerprint ({fp})"
+        if ok
+        else f"pure: {same}, hash sensitive: {changed}, ledger fingerprint of the hash: {keyed}"
+    )
+
+
+async def _typed_parse_failures(client: Any, env: _Env) -> tuple[bool, str]:
+    env.sim.set_behaviour(Behaviour(schema_errors=10))
+    try:
+        await client.generate(
+            _ask("Checkout is down for every customer.", max_tokens=200),
+            schema=Incident,
+            max_validation_attempts=2,
+        )
+    except StructuredOutputError:
+        return True, "a model that never validates ends in StructuredOutputError after 2 answers"
+    except Exception as exc:
+        return False, f"expected StructuredOutputError, got {type(exc).__name__}"
+    return False, "a model that never validates produced a result: unvalidated data got through"
+
+
+async def _explicit_sampling(client: Any, env: _Env) -> tuple[bool, str]:
+    await client.generate(_ask("Status of search?"))
+    if not env.bodies:
+        return False, "no request body seen: does make_client pass anthropic=/openai= through?"
+    missing = [
+        b.get("model", "?")
+        for b in env.bodies
+        if "temperature" not in b or not ({"max_tokens", "max_completion_tokens"} & set(b))
+    ]
+    if missing:
+        return False, f"{len(missing)} request(s) left temperature or max_tokens to the provider"
+    t = env.bodies[-1]["temperature"]
+    return True, f"every request states temperature (here {t}) and its output limit"
+
+
+class _StatusArgs(BaseModel):
+    service: str
+
+
+async def _tool_loop_cap(client: Any, env: _Env) -> tuple[bool, str]:
+    env.sim.set_behaviour(Behaviour(tool_loop=True))
+    tools = {"get_service_status": ToolSpec(lambda service: "degraded", _StatusArgs, "Status.")}
+    run = await client.with_tools(
+        _ask("What is the status of the checkout service?"), tools, max_turns=3
+    )
+    ok = run.stopped == "max_turns" and run.turns == 3
+    return ok, f"a looping model stopped after {run.turns} model calls (stopped={run.stopped!r})"
+
+
+async def _streaming_cancellation(client: Any, env: _Env) -> tuple[bool, str]:
+    pieces = 0
+    async with client.stream(
+        _ask("Write the full runbook for a database failover.", max_tokens=300)
+    ) as stream:
+        async for _ in stream:
+            pieces += 1
+            if pieces == 3:
+                break
+    await asyncio.sleep(0)
+    bills = env.sim.billing.records
+    if len(bills) != 1:
+        return False, f"expected 1 billed request, the provider billed {len(bills)}"
+    bill = bills[0]
+    ok = not bill.complete and bill.output_tokens < 300
+    return ok, (
+        "stopped after 3 pieces: the provider billed a partial answer, under the 300-token limit"
+        if ok
+        else "the stream was read to the end after the caller stopped"
+    )
+
+
+async def _caching_measured(client: Any, env: _Env) -> tuple[bool, str]:
+    system = (data_dir() / "style_guide.md").read_text(encoding="utf-8")
+    first = await client.generate(_ask("Summarise the checkout incident.", system=system))
+    second = await client.generate(_ask("Summarise the search incident.", system=system))
+    ok = second.usage.cache_read_tokens > 0
+    return ok, (
+        f"second call read {second.usage.cache_read_tokens:,} tokens from the cache: "
+        f"${second.cost_usd:.6f} vs ${first.cost_usd:.6f}"
+        if ok
+        else "the stable system prompt was not cached (cache_read_tokens stayed 0)"
+    )
+
+
+async def _retry_with_jitter(client: Any, env: _Env) -> tuple[bool, str]:
+    env.sim.set_faults(FaultPlan.scripted(["500", None] * 6))
+    results = [await client.generate(_ask(f"Status of service {i}?")) for i in range(6)]
+    if len(env.sleeps) < 6:
+        return False, f"6 calls met one 500 each but the client waited {len(env.sleeps)} times"
+    distinct = len({round(s, 9) for s in env.sleeps})
+    ok = all(r.attempts == 2 for r in results) and distinct > 1
+    return ok, (
+        "6 calls met a 500, each retried once after a different wait (full jitter)"
+        if ok
+        else f"waits were not jittered ({distinct} distinct value(s) for {len(env.sleeps)} waits)"
+    )
+
+
+async def _breaker_failover(client: Any, env: _Env) -> tuple[bool, str]:
+    env.sim.set_faults(FaultPlan.random({"529": 1.0}), provider="anthropic")
+    answered = [(await client.generate(_ask(f"Status of region {i}?"))).provider for i in range(10)]
+    reached = sum(env.sim.stats.errors.values())
+    ok = answered == ["openai"] * 10 and reached <= 5
+    return ok, (
+        f"Anthropic down: 10/10 answered by OpenAI; Anthropic saw {reached} requests, then "
+        "none while its breaker was open"
+        if ok
+        else f"answered by {answered}; requests that reached the failing provider: {reached}"
+    )
+
+
+async def _ledger_matches(client: Any, env: _Env) -> tuple[bool, str]:
+    env.sim.set_faults(FaultPlan.scripted([None, "529", None, "500", None]))
+    for i in range(3):
+        await client.generate(_ask(f"Summarise incident {i}."))
+    rows = env.ledger.conn.execute("SELECT status, request_id, cost_usd FROM calls").fetchall()
+    bills = env.sim.billing.by_request()
+    ok_rows = {rid: usd for status, rid, usd in rows if status == "ok"}
+    exact = set(ok_rows) == set(bills) and all(
+        abs(bills[rid].cost_usd - usd) < 1e-9 for rid, usd in ok_rows.items()
+    )
+    errors = sum(1 for status, _, usd in rows if status == "error" and usd == 0)
+    ok = exact and errors == 2 and len(rows) == 5
+    return ok, (
+        f"{len(rows)} rows for 5 attempts (2 failed at $0); ledger ${env.total_ok_cost():.6f} "
+        f"= billing ${env.sim.billing.total_usd:.6f}"
+        if ok
+        else f"{len(rows)} rows for 5 attempts; ledger matches billing: {exact}"
+    )
+
+
+async def _budget_refuses(client: Any, env: _Env) -> tuple[bool, str]:
+    before = env.sim.upstream_calls
+    try:
+        await client.generate(_ask("Summarise the quarter.", tenant="tiny", max_tokens=500))
+    except BudgetExceededError:
+        sent = env.sim.upstream_calls - before + sum(env.sim.stats.errors.values())
+        return sent == 0, f"refused before sending; requests that reached the provider: {sent}"
+    except Exception as exc:
+        return False, f"expected BudgetExceededError, got {type(exc).__name__}"
+    return False, "a $0.000001 budget let the call through"
+
+
+async def _redaction(client: Any, env: _Env) -> tuple[bool, str]:
+    secret_mail, card = "jane.doe@example.com", "4111 1111 1111 1111"
+    prompt = f"Refund for {secret_mail}, card {card}: summarise the ticket."
+    await client.generate(_ask(prompt))
+    text = env.log.getvalue()
+    leaks = [s for s in (secret_mail, card, card.replace(" ", ""), prompt[:30], _KEY) if s in text]
+    lines = len(text.splitlines())
+    ok = not leaks and lines > 0
+    return ok, (
+        f"{lines} log line(s): no prompt text, e-mail, card number or API key"
+        if ok
+        else (f"leaked: {leaks}" if leaks else "the client wrote no log line through the ledger")
+    )
+
+
+def _eval_item(eval_set: Sequence[Mapping[str, Any]]) -> Item:
+    async def _eval(client: Any, env: _Env) -> tuple[bool, str]:
+        if len(eval_set) < 20:
+            return False, f"an eval set needs at least 20 labelled cases; got {len(eval_set)}"
+        right = 0
+        for case in eval_set:
+            result = await client.generate(
+                _ask(case["report"], system="Triage the incident report.", max_tokens=200),
+                schema=Incident,
+            )
+            right += result.parsed.severity == case["severity"]
+        share = right / len(eval_set)
+        return share >= 0.5, f"{len(eval_set)} labelled cases; severity accuracy {share:.0%} at T=0"
+
+    return _eval
+
+
+_ITEMS: list[tuple[str, Item]] = [
+    ("prompt built by a pure function and hashed", _prompt_hashed),
+    ("typed parse failures", _typed_parse_failures),
+    ("explicit sampling parameters", _explicit_sampling),
+    ("tool-loop cap", _tool_loop_cap),
+    ("streaming with cancellation", _streaming_cancellation),
+    ("caching measured", _caching_measured),
+    ("retry with jitter", _retry_with_jitter),
+    ("breaker per provider, with failover", _breaker_failover),
+    ("ledger matches the bill", _ledger_matches),
+    ("budgets refuse before the call", _budget_refuses),
+    ("redaction at the boundary", _redaction),
+]
+
+
+@dataclass
+class ChecklistResult:
+    """Each item's verdict: (name, ticked, detail)."""
+
+    items: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for _, ok, _ in self.items)
+
+    def report(self) -> str:
+        lines = ["Pre-merge checklist, run against your client:"]
+        for name, ok, detail in self.items:
+            lines.append(f"  [{'x' if ok else ' '}] {name}: {detail}")
+        ticked = sum(ok for _, ok, _ in self.items)
+        lines.append(f"{ticked}/{len(self.items)} ticked")
+        return "\n".join(lines)
+
+
+def checklist(
+    make_client: Callable[..., Any], eval_set: Sequence[Mapping[str, Any]] = ()
+) -> ChecklistResult:
+    """Run every item against clients from ``make_client(**overrides)``; print and return."""
+    items = [*_ITEMS, ("an eval set", _eval_item(eval_set))]
+    result = ChecklistResult()
+
+    async def run_all(tmp: Path) -> None:
+        for n, (name, item) in enumerate(items):
+            sim = Simulator(seed=100 + n, time_scale=0.002)
+            env = _new_env(tmp, n, sim, {"tiny": 0.000001})
+            with mock(sim=sim):  # innermost mock wins: the checker's simulator answers
+                try:
+                    ok, detail = await item(_make(make_client, env), env)
+                except Exception as exc:  # the learner's bug is a verdict, not a crash
+                    ok, detail = False, f"raised {type(exc).__name__}: {str(exc)[:120]}"
+            env.ledger.conn.close()
+            result.items.append((name, ok, detail))
+
+    with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(run_all(Path(tmp)))).result()
+    print(result.report())
+    return result

@@ -1,0 +1,128 @@
+"""Lab 10 checkers: the references pass; plausible mistakes fail; stubs are not attempted."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import pytest
+
+from llmlab.check import run
+from llmlab.reference import client as ref
+from llmlab.reference import orchestration as orch
+from llmlab.reference.client import LLMRequest
+from llmlab.reference.retry import is_retryable
+
+
+def stub(*_args: Any, **_kwargs: Any) -> Any:
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize(
+    "exercise_id, reference",
+    [
+        ("10.is_infra_error", ref.is_infra_error),
+        ("10.majority_vote", orch.majority_vote),
+        ("10.map_reduce", orch.map_reduce),
+    ],
+)
+def test_reference_passes_and_stub_is_not_attempted(exercise_id: str, reference: Any) -> None:
+    result = run(exercise_id, reference)
+    assert result.passed, result.report()
+    assert result.cases >= 8
+    assert run(exercise_id, stub).attempted is False
+
+
+# -- 10.is_infra_error: each of these is a plausible answer --------------
+def status_only(exc: BaseException) -> bool:
+    """Lab 07's rule alone: blind to errors raised while a stream is being read."""
+    return is_retryable(exc)
+
+
+def everything(exc: BaseException) -> bool:
+    return True
+
+
+def server_side_only(exc: BaseException) -> bool:
+    """5xx and transport errors, but a 429 is treated as the caller's fault."""
+    code = getattr(exc, "status_code", None)
+    return isinstance(exc, httpx.TransportError) or (code is not None and code >= 500)
+
+
+def forgets_quota(exc: BaseException) -> bool:
+    """Retries every 429, including the exhausted quota that waiting never fixes."""
+    return getattr(exc, "status_code", None) == 429 or ref.is_infra_error(exc)
+
+
+@pytest.mark.parametrize("wrong", [status_only, everything, server_side_only, forgets_quota])
+def test_wrong_classifiers_fail(wrong: Any) -> None:
+    result = run("10.is_infra_error", wrong)
+    assert result.attempted and not result.passed, wrong.__name__
+
+
+# -- 10.majority_vote --------------
+def most_common(labels: Sequence[str]) -> str:
+    """Counter.most_common: a tie goes to the label seen first."""
+    return Counter(labels).most_common(1)[0][0]
+
+
+def last_seen_on_tie(labels: Sequence[str]) -> str:
+    counts = Counter(labels)
+    top = max(counts.values())
+    return [label for label in labels if counts[label] == top][-1]
+
+
+def least_severe_on_tie(labels: Sequence[str]) -> str:
+    counts = Counter(labels)
+    top = max(counts.values())
+    return max(label for label in counts if counts[label] == top)
+
+
+@pytest.mark.parametrize("wrong", [most_common, last_seen_on_tie, least_severe_on_tie])
+def test_wrong_votes_fail(wrong: Any) -> None:
+    result = run("10.majority_vote", wrong)
+    assert result.attempted and not result.passed, wrong.__name__
+
+
+# -- 10.map_reduce --------------
+async def sequential(client: Any, chunks: Sequence[str], *, limit: int = 5) -> Any:
+    parts = [
+        await client.generate(LLMRequest.ask(c, system=orch.MAP_SYSTEM, max_tokens=60))
+        for c in chunks
+    ]
+    text = "\n".join(p.text for p in parts)
+    return await client.generate(LLMRequest.ask(text, system=orch.COMBINE_SYSTEM, max_tokens=60))
+
+
+async def unbounded(client: Any, chunks: Sequence[str], *, limit: int = 5) -> Any:
+    parts = await asyncio.gather(
+        *(client.generate(LLMRequest.ask(c, system=orch.MAP_SYSTEM, max_tokens=60)) for c in chunks)
+    )
+    text = "\n".join(p.text for p in parts)
+    return await client.generate(LLMRequest.ask(text, system=orch.COMBINE_SYSTEM, max_tokens=60))
+
+
+async def completion_order(client: Any, chunks: Sequence[str], *, limit: int = 5) -> Any:
+    gate = asyncio.Semaphore(limit)
+
+    async def one(c: str) -> Any:
+        async with gate:
+            return await client.generate(LLMRequest.ask(c, system=orch.MAP_SYSTEM, max_tokens=60))
+
+    parts = [await f for f in asyncio.as_completed([one(c) for c in chunks])]
+    text = "\n".join(p.text for p in parts)
+    return await client.generate(LLMRequest.ask(text, system=orch.COMBINE_SYSTEM, max_tokens=60))
+
+
+async def returns_the_summaries(client: Any, chunks: Sequence[str], *, limit: int = 5) -> Any:
+    final = await orch.map_reduce(client, chunks, limit=limit)
+    return final.text
+
+
+@pytest.mark.parametrize("wrong", [sequential, unbounded, completion_order, returns_the_summaries])
+def test_wrong_map_reduce_fails(wrong: Any) -> None:
+    result = run("10.map_reduce", wrong)
+    assert result.attempted and not result.passed, wrong.__name__
