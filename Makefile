@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.llmlab-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help lab test lint labs check-labs solutions clean venv
+.PHONY: help lab test lint labs check-labs solutions banners clean venv
 
 help:
 	@echo "make lab        start JupyterLab on labs/ (http://127.0.0.1:8888)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint       ruff + mypy only"
 	@echo "make labs       regenerate labs/ from solutions/"
 	@echo "make solutions  re-execute solutions/ in place to refresh their stored outputs"
+	@echo "make banners    re-measure the cost/time banner atop each solution (then make labs)"
 	@echo "make clean      remove caches and build leftovers (keeps .venv)"
 
 $(PY):
@@ -22,8 +23,11 @@ $(PY):
 		{ echo "llmlab needs Python 3.11+; '$(PYTHON)' is older (try: make PYTHON=python3.12 ...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+# postBuild (what Binder runs) also sets up this venv's JupyterLab: no news pop-up, no
+# update check, labs/ as the front page. Its install step is for images only.
+$(STAMP): pyproject.toml postBuild | $(PY)
 	$(PY) -m pip install -e ".[test]"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" LLMLAB_POSTBUILD_SKIP_INSTALL=1 bash postBuild
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -53,6 +57,12 @@ solutions: $(STAMP)
 	if [ -z "$$nbs" ]; then echo "no notebooks in solutions/ yet"; exit 0; fi; \
 	LLMLAB_TIME_SCALE=0.05 MPLBACKEND=module://matplotlib_inline.backend_inline \
 		$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $$nbs
+
+# Executes each solution twice (time scale 1.0 for the learner's runtime, 0.05 for the stored
+# outputs and the billed figure) and rewrites its banner; one notebook:
+# `$(PY) -m llmlab.notebooks banner solutions/NN_x.ipynb` (add --reuse-runtime to skip the slow run).
+banners: $(STAMP)
+	$(PY) -m llmlab.notebooks banner
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .benchmarks test-artifacts build *.egg-info

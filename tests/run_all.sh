@@ -33,7 +33,12 @@ step "labs/ freshness"
 "$PY" -m llmlab.notebooks check
 
 step "unit tests"
-run_pytest "$PY" -m pytest -n 2 --dist loadfile tests/
+run_pytest "$PY" -m pytest -n 2 --dist loadfile tests/ --ignore=tests/browser
+
+# Alone, after the unit tests: a JupyterLab server, kernels and chromium would otherwise load
+# the CPU under the timing-sensitive tests. Skipped (with the reason) where chromium is absent.
+step "browser (JupyterLab in headless chromium; screenshots in test-artifacts/browser/)"
+run_pytest "$PY" -m pytest tests/browser -rs
 
 step "solutions/ (strict nbval: stored outputs must match)"
 if has_notebooks solutions; then

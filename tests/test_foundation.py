@@ -204,6 +204,10 @@ ALLOWED_TOP_LEVEL = {
     "LICENSE",
     "CONTRIBUTING.md",
     "Makefile",
+    # repo2docker (Binder / JupyterHub images): a binder/ folder would stop it installing the
+    # root pyproject.toml, so its two small files sit at the root.
+    "postBuild",
+    "runtime.txt",
 }
 _IGNORED = {"test-artifacts", "build", "__pycache__"}
 
