@@ -21,7 +21,7 @@ from llmlab._exceptions import (  # noqa: E402
     StructuredOutputError,
 )
 from llmlab._paths import data_dir  # noqa: E402
-from llmlab._setup import setup  # noqa: E402
+from llmlab._setup import RunCost, run_cost, setup  # noqa: E402
 from llmlab.check import CheckResult, check, solution_or_reference  # noqa: E402
 
 __version__ = "0.1.0"
@@ -36,12 +36,14 @@ __all__ = [
     "NotebookBuildError",
     "PricingError",
     "ProviderUnavailableError",
+    "RunCost",
     "SimulatorError",
     "StructuredOutputError",
     "__version__",
     "check",
     "data_dir",
     "ensure_tiktoken_offline",
+    "run_cost",
     "setup",
     "solution_or_reference",
 ]

@@ -179,3 +179,21 @@ def test_unbalanced_markers_name_notebook_and_cell(tmp_path: Path, cell: Any, me
     assert "07_broken.ipynb" in text
     assert "cell 5" in text
     assert message in text
+
+
+_SHIPPED = sorted((Path(__file__).parent.parent / "solutions").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", _SHIPPED, ids=lambda p: p.stem)
+def test_markdown_has_no_dollar_pairs_that_render_as_latex(path: Path) -> None:
+    """JupyterLab typesets text between two $ signs as LaTeX ("$3 / $15" became a fraction in the
+    browser tests); amounts in prose are written "USD 3" (or escaped)."""
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        prose = re.sub(r"```.*?```|`[^`]*`", "", cell.source, flags=re.DOTALL)
+        dollars = re.findall(r"(?<!\\)\$", prose)
+        assert len(dollars) < 2, f"{path.name} cell {index}: {len(dollars)} unescaped '$' in prose"

@@ -183,6 +183,17 @@ def _close(got: float, want: float) -> bool:
     return abs(got - want) <= 0.25 * want + 0.005  # scheduling noise: a few ms
 
 
+def _timings_close(got: Any, want: Any, complete: bool) -> bool:
+    """Both figures of a well-shaped answer within the tolerance, and the stream read to the end."""
+    if not (isinstance(got, tuple) and len(got) == 2):
+        return True  # a shape problem is reported as such; re-measuring will not fix it
+    try:
+        ttft, total = float(got[0]), float(got[1])
+    except (TypeError, ValueError):
+        return True
+    return _close(ttft, want[0]) and _close(total, want[1]) and complete
+
+
 @exercise(
     "03.measure_ttft",
     "measure_ttft(stream_factory: Callable[[], MessageStreamManager]) -> tuple[float, float]",
@@ -191,8 +202,14 @@ def _close(got: float, want: float) -> bool:
 )
 def _check_measure_ttft(candidate: Any) -> Iterator[Case]:
     for seed, prompt, max_tokens in _TTFT_CASES:
-        want, _ = _timed(ref.measure_ttft, seed, prompt, max_tokens)
-        got, complete = _timed(candidate, seed, prompt, max_tokens)
+        # Wall-clock noise on a busy machine can exceed the tolerance once; a wrong measurement
+        # (message_start instead of the first text, ms instead of s) misses it every time.
+        for _attempt in range(3):
+            want, _ = _timed(ref.measure_ttft, seed, prompt, max_tokens)
+            got, complete = _timed(candidate, seed, prompt, max_tokens)
+            if not _timings_close(got, want, complete):
+                continue
+            break
         label = f"a stream of up to {max_tokens} tokens for {prompt[:40]!r}..."
         shape_ok = (
             isinstance(got, tuple)

@@ -1,4 +1,5 @@
-"""CLI: ``build`` regenerates labs/ from solutions/; ``check`` fails if labs/ is stale."""
+"""CLI: ``build`` regenerates labs/ from solutions/; ``check`` fails if labs/ is stale;
+``banner [NOTEBOOK ...]`` (re)writes the cost/time banner of solution notebooks (all by default)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,21 @@ def _short(path: Path) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="python -m llmlab.notebooks", description=__doc__)
-    parser.add_argument("command", choices=["build", "check"])
+    parser.add_argument("command", choices=["build", "check", "banner"])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="banner: solution notebooks")
+    parser.add_argument(
+        "--reuse-runtime",
+        action="store_true",
+        help="banner: keep each banner's stored time-scale-1.0 runtime instead of re-measuring",
+    )
     parser.add_argument("--solutions", type=Path, default=repo_root() / "solutions")
     parser.add_argument("--labs", type=Path, default=repo_root() / "labs")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     args.solutions, args.labs = _short(args.solutions), _short(args.labs)
+    if args.command == "banner":
+        return _banner(args.notebooks or sorted(args.solutions.glob("*.ipynb")), args.reuse_runtime)
+    if args.notebooks:
+        parser.error(f"{args.command} takes no notebook arguments")
     try:
         if args.command == "build":
             changed = build(args.solutions, args.labs)
@@ -44,6 +55,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     print("labs/ is up to date")
+    return 0
+
+
+def _banner(paths: Sequence[Path], reuse_runtime: bool) -> int:
+    import nbformat
+
+    from llmlab.notebooks._banner import BANNER_TAG, apply_banner
+
+    for path in paths:
+        runtime = None
+        if reuse_runtime:
+            for cell in nbformat.read(path, as_version=4).cells:
+                if BANNER_TAG in cell.get("metadata", {}).get("tags", []):
+                    runtime = cell.metadata.get("llmlab", {}).get("banner", {}).get("runtime_s")
+            if runtime is None:
+                print(f"{path}: no stored runtime, measuring it", file=sys.stderr)
+        try:
+            apply_banner(path, runtime_s=runtime)
+        except NotebookBuildError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
