@@ -9,7 +9,6 @@ that ignores the overrides fails the items that need them, with a note saying so
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import io
 import json
 import logging
@@ -26,6 +25,7 @@ from pydantic import BaseModel
 
 from llmlab._exceptions import BudgetExceededError, StructuredOutputError
 from llmlab._paths import data_dir
+from llmlab.check._async import run_async
 from llmlab.reference.breaker import FakeClock
 from llmlab.reference.client import LLMRequest, build_prompt, prompt_hash
 from llmlab.reference.ledger import JsonFormatter, Ledger, RedactingFilter, open_ledger
@@ -345,7 +345,7 @@ def checklist(
             env.ledger.conn.close()
             result.items.append((name, ok, detail))
 
-    with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(lambda: asyncio.run(run_all(Path(tmp)))).result()
+    with tempfile.TemporaryDirectory() as tmp:
+        run_async(lambda: run_all(Path(tmp)))
     print(result.report())
     return result

@@ -9,12 +9,12 @@ The checker's own simulator misbehaves on purpose: it calls a tool that does not
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from llmlab.check._async import run_async
 from llmlab.check._registry import Case, exercise
 from llmlab.reference import tools as ref
 
@@ -74,15 +74,12 @@ def _scenario(
 
         return await candidate(call_model, tools, max_turns=max_turns)
 
-    def in_thread() -> Any:  # a notebook already runs an event loop in the main thread
-        return asyncio.run(go())
-
     result: Any = None
     error: BaseException | None = None
     # innermost mock wins: the checker's simulator answers, not the notebook's
-    with mock(sim=sim), concurrent.futures.ThreadPoolExecutor(1) as pool:
+    with mock(sim=sim):
         try:
-            result = pool.submit(in_thread).result()
+            result = run_async(go)
         except NotImplementedError:
             raise
         except Exception as exc:

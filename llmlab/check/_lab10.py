@@ -8,9 +8,8 @@ event inside a 200 stream), plus llmlab's own refusals and a Pydantic validation
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import functools
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anthropic
@@ -18,6 +17,7 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from llmlab._exceptions import BudgetExceededError, CircuitOpenError
+from llmlab.check._async import run_async
 from llmlab.check._registry import Case, exercise
 from llmlab.reference import client as ref
 from llmlab.reference import orchestration as orch
@@ -26,12 +26,6 @@ from llmlab.sim import FaultPlan, Simulator, mock
 _KEY = "sk-llmlab-checker"  # a dummy key: checkers talk to their own simulator
 _CLAUDE, _GPT = "claude-sonnet-4-6", "gpt-4.1-mini"
 _MSG: Any = [{"role": "user", "content": "Summarise the payments incident for the status page."}]
-
-
-def _in_thread(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    """Run a coroutine on a fresh loop in a worker thread (a notebook's loop is already busy)."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 # -- 10.is_infra_error ---------------------------------------------------------------------------
@@ -227,7 +221,7 @@ async def _run_map_reduce(candidate: Any, chunks: list[str], limit: int) -> tupl
 def _check_map_reduce(candidate: Any) -> Iterator[Case]:
     for chunks, limit in ((_CHUNKS, 3), (_CHUNKS[:2], 5)):
         with mock(sim=Simulator(seed=10, time_scale=0.01)):  # the checker's simulator answers
-            result, rec = _in_thread(
+            result, rec = run_async(
                 lambda c=chunks, n=limit: _run_map_reduce(candidate, c, n)  # type: ignore[misc]
             )
         n = len(chunks)

@@ -51,12 +51,12 @@ from llmlab.reference._client_wire import (
     read_openai_chunk,
 )
 from llmlab.reference.breaker import CircuitBreaker
+from llmlab.reference.breaker import is_infra_error as breaker_is_infra_error
 from llmlab.reference.cost import ContextWindowError
 from llmlab.reference.ledger import Ledger, check_budget, estimate_usd
 from llmlab.reference.retry import (
     backoff_delay,
     error_type,
-    is_retryable,
     retry_after_seconds,
 )
 from llmlab.reference.tools import ToolCall, ToolResult, ToolSpec, run_tool
@@ -197,9 +197,9 @@ STREAM_ERROR_TYPES = frozenset(
 def is_infra_error(exc: BaseException) -> bool:
     """Worth another attempt or another provider: outages, overload, rate limits, timeouts,
     dropped or stalled streams, an open breaker. A 400 is a bug on any provider."""
-    if isinstance(exc, CircuitOpenError | httpx.TransportError | _StreamEndedEarly):
+    if breaker_is_infra_error(exc):  # lab 08's rule: an open breaker, or what lab 07 retries
         return True
-    if is_retryable(exc):
+    if isinstance(exc, httpx.TransportError | _StreamEndedEarly):  # raised while reading
         return True
     # An error event inside a 200 stream: the status says nothing, the error type does.
     in_stream = getattr(exc, "status_code", None) in (None, 200)

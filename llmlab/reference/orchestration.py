@@ -47,7 +47,6 @@ class Recorder:
     client: Any
     clock: Callable[[], float] = time.perf_counter
     spans: list[Span] = field(default_factory=list)  # in the order calls finished
-    requests: list[LLMRequest] = field(default_factory=list)  # in the order calls started
     results: list[tuple[LLMRequest, LLMResult]] = field(default_factory=list)  # as finished
     in_flight: int = 0
     peak: int = 0
@@ -59,7 +58,6 @@ class Recorder:
         start = self.clock() - self.t0
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
-        self.requests.append(request)
         try:
             result: LLMResult = await self.client.generate(request, **options)
         finally:
