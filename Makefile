@@ -5,13 +5,18 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.llmlab-installed
+# The legacy SDK world (anthropic 0.x / openai 2.x on httpx): `make test-legacy`, run by CI too.
+LEGACY_VENV  := .venv-legacy
+LEGACY_PY    := $(LEGACY_VENV)/bin/python
+LEGACY_STAMP := $(LEGACY_VENV)/.llmlab-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help lab test lint labs check-labs solutions banners clean venv
+.PHONY: help lab test test-legacy lint labs check-labs solutions banners clean venv
 
 help:
 	@echo "make lab        start JupyterLab on labs/ (http://127.0.0.1:8888)"
 	@echo "make test       lint, type-check, unit tests, and run every notebook"
+	@echo "make test-legacy  unit tests + solutions/ under the legacy SDKs (anthropic 0.x, openai 2.x)"
 	@echo "make lint       ruff + mypy only"
 	@echo "make labs       regenerate labs/ from solutions/"
 	@echo "make solutions  re-execute solutions/ in place to refresh their stored outputs"
@@ -25,12 +30,19 @@ $(PY):
 
 # postBuild (what Binder runs) also sets up this venv's JupyterLab: no news pop-up, no
 # update check, labs/ as the front page. Its install step is for images only.
-$(STAMP): pyproject.toml postBuild | $(PY)
-	$(PY) -m pip install -e ".[test]"
+$(STAMP): pyproject.toml constraints/current.txt postBuild | $(PY)
+	$(PY) -m pip install -e ".[test]" -c constraints/current.txt
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" LLMLAB_POSTBUILD_SKIP_INSTALL=1 bash postBuild
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+$(LEGACY_PY):
+	$(PYTHON) -m venv $(LEGACY_VENV)
+
+$(LEGACY_STAMP): pyproject.toml constraints/legacy.txt | $(LEGACY_PY)
+	$(LEGACY_PY) -m pip install -e ".[test]" -c constraints/legacy.txt
+	@touch $(LEGACY_STAMP)
 
 # Loopback only. Root is refused by Jupyter unless asked; containers often run as root.
 lab: $(STAMP)
@@ -39,6 +51,11 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	PY=$(PY) bash tests/run_all.sh
+
+# The same checks in the legacy world, less what does not depend on the SDKs (lint, the
+# browser, labs/): unit tests and the strict nbval of solutions/.
+test-legacy: $(LEGACY_STAMP)
+	PY=$(LEGACY_PY) LLMLAB_WORLD=legacy bash tests/run_all.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check llmlab tests

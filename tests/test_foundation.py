@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
-import httpx
 import openai
 import pytest
 import respx
@@ -26,54 +25,127 @@ from llmlab._offline import ENCODINGS, ensure_tiktoken_offline
 
 ROOT = Path(llmlab.__file__).resolve().parent.parent
 
-# --- (a) the SDKs speak through the httpx that respx patches ---------------------------------
+# --- (a) the simulator answers every SDK client of either HTTP generation, offline ------------
+# In a fresh interpreter with sockets blocked and base-URL / proxy variables pointing at hosts
+# that do not exist: each SDK (sync, async, streaming) and instructor must be answered
+# in-process, and a request to a non-API, non-loopback URL must be refused, not sent.
 
-ANTHROPIC_MODELS = {"data": [], "has_more": False, "first_id": None, "last_id": None}
-OPENAI_MODELS = {"object": "list", "data": []}
+_OFFLINE_SDKS = textwrap.dedent(
+    """
+    import asyncio, os, socket, sys
 
-ANTHROPIC_URL = "https://api.anthropic.com/v1/models"
-OPENAI_URL = "https://api.openai.com/v1/models"
+    attempts = []
 
-SDKS: list[tuple[str, Any, bool, str, dict[str, Any]]] = [
-    ("anthropic", anthropic.Anthropic, False, ANTHROPIC_URL, ANTHROPIC_MODELS),
-    ("anthropic", anthropic.AsyncAnthropic, True, ANTHROPIC_URL, ANTHROPIC_MODELS),
-    ("openai", openai.OpenAI, False, OPENAI_URL, OPENAI_MODELS),
-    ("openai", openai.AsyncOpenAI, True, OPENAI_URL, OPENAI_MODELS),
-]
+    def _refuse(*args, **kwargs):
+        attempts.append(args[:2])
+        raise OSError("network disabled by test_foundation")
 
+    socket.socket.connect = _refuse
+    socket.socket.connect_ex = _refuse
+    socket.getaddrinfo = _refuse
+    socket.create_connection = _refuse
 
-def _pin_hint(pkg: str) -> str:
-    version = importlib.metadata.version(pkg)
-    return (
-        f"{pkg} {version}: pin {pkg} to a version that uses httpx (see pyproject.toml); "
-        "respx, and so the in-process simulator, only intercepts httpx"
-    )
+    import anthropic, httpx, instructor, openai, pydantic
+    import llmlab
+    from llmlab.sim import sdk_http
 
+    sim = llmlab.setup(seed=0, quiet=True)
+    A, O = "claude-sonnet-4-6", "gpt-4.1-mini"
+    user = [{"role": "user", "content": "Status of the checkout service?"}]
+    a, o = anthropic.Anthropic(max_retries=0), openai.OpenAI(max_retries=0)
+    assert a.messages.create(model=A, max_tokens=8, messages=user).content
+    with a.messages.stream(model=A, max_tokens=8, messages=user) as s:
+        assert s.get_final_text()
+    assert o.chat.completions.create(model=O, max_tokens=8, messages=user).choices
+    chunks = list(o.chat.completions.create(model=O, max_tokens=8, messages=user, stream=True))
+    assert chunks
 
-@pytest.mark.parametrize(
-    ("pkg", "cls", "is_async", "url", "body"), SDKS, ids=[s[1].__name__ for s in SDKS]
+    async def both():
+        aa, ao = anthropic.AsyncAnthropic(max_retries=0), openai.AsyncOpenAI(max_retries=0)
+        assert (await aa.messages.create(model=A, max_tokens=8, messages=user)).content
+        async with aa.messages.stream(model=A, max_tokens=8, messages=user) as s:
+            assert await s.get_final_text()
+        assert (await ao.chat.completions.create(model=O, max_tokens=8, messages=user)).choices
+
+    asyncio.run(both())
+
+    class Status(pydantic.BaseModel):
+        service: str
+        healthy: bool
+
+    ia = instructor.from_anthropic(a, mode=instructor.Mode.ANTHROPIC_TOOLS)
+    io = instructor.from_openai(o, mode=instructor.Mode.TOOLS)
+    assert ia.messages.create(model=A, max_tokens=200, messages=user, response_model=Status)
+    assert io.chat.completions.create(model=O, messages=user, response_model=Status)
+
+    mod = sdk_http("anthropic")
+    try:
+        mod.get("https://example.com/not-an-api", timeout=2)
+    except mod.ConnectError as exc:
+        assert "refused" in str(exc), exc
+    else:
+        raise AssertionError("a non-API request left the simulator")
+    assert not attempts, attempts
+    print("OK", sim.stats.calls["anthropic"], sim.stats.calls["openai"], mod.__name__)
+    """
 )
-async def test_sdk_uses_httpx_that_respx_intercepts(
-    pkg: str, cls: Any, is_async: bool, url: str, body: dict[str, Any]
-) -> None:
-    client = cls(api_key="x", max_retries=0, timeout=5.0)
-    expected = httpx.AsyncClient if is_async else httpx.Client
-    assert isinstance(client._client, expected), (
-        f"{cls.__name__}._client is {type(client._client).__module__}."
-        f"{type(client._client).__name__}, not {expected.__module__}.{expected.__name__}. "
-        + _pin_hint(pkg)
+
+
+def test_every_sdk_client_is_answered_in_process_with_sockets_blocked(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        # a learner's gateway and proxy settings must not switch the simulator off
+        "ANTHROPIC_BASE_URL": "https://llm-gateway.invalid/anthropic",
+        "OPENAI_BASE_URL": "https://llm-gateway.invalid/openai/v1",
+        "HTTPS_PROXY": "http://proxy.invalid:3128",
+        "ANTHROPIC_API_KEY": "sk-ant-real-looking-key",
+        "OPENAI_API_KEY": "sk-real-looking-key",
+        "LLMLAB_PROVIDER": "sim",
+        "LLMLAB_TIME_SCALE": "0.01",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _OFFLINE_SDKS],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
-    with respx.mock(assert_all_called=False, assert_all_mocked=True) as mock:
-        route = mock.get(url).respond(json=body)
-        try:
-            if is_async:
-                async for _ in client.models.list():
-                    pass
-            else:
-                list(client.models.list())
-        except Exception as exc:  # a request respx did not see ends here
-            pytest.fail(f"request through {cls.__name__} escaped respx ({exc!r}). {_pin_hint(pkg)}")
-    assert route.called, f"respx did not see the request from {cls.__name__}. {_pin_hint(pkg)}"
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ok = proc.stdout.strip().splitlines()[-1].split()
+    assert ok[0] == "OK" and int(ok[1]) >= 4 and int(ok[2]) >= 3, proc.stdout
+    expected = "httpx2" if int(anthropic.__version__.split(".")[0]) >= 1 else "httpx"
+    assert ok[3] == expected
+
+
+def test_respx_still_mocks_the_legacy_sdks_when_no_simulator_runs() -> None:
+    """What lab 10 shows for the httpx generation; the httpx2 SDKs take http_client=."""
+    if int(anthropic.__version__.split(".")[0]) >= 1:
+        pytest.skip("anthropic >= 1 speaks httpx2, which respx 0.23 cannot mock (respx #324)")
+    client = anthropic.Anthropic(api_key="x", max_retries=0)
+    body = {"data": [], "has_more": False, "first_id": None, "last_id": None}
+    with respx.mock(assert_all_mocked=True) as mock:
+        route = mock.get("https://api.anthropic.com/v1/models").respond(json=body)
+        list(client.models.list())
+    assert route.called
+
+
+def test_an_httpx2_mock_transport_mocks_the_current_sdks() -> None:
+    """The documented way to mock an httpx2 SDK: its own client with a MockTransport."""
+    from llmlab.sim import sdk_http
+
+    mod = sdk_http("openai")
+    seen: list[str] = []
+
+    def handler(request: Any) -> Any:
+        seen.append(request.url.path)
+        return mod.Response(200, json={"object": "list", "data": []})
+
+    client = openai.OpenAI(
+        api_key="x", max_retries=0, http_client=mod.Client(transport=mod.MockTransport(handler))
+    )
+    assert list(client.models.list()) == []
+    assert seen == ["/v1/models"]
 
 
 # --- (b) tiktoken loads its encodings with no network ----------------------------------------
@@ -163,13 +235,23 @@ def test_corrupted_tokenizer_file_is_named(tmp_path: Path, monkeypatch: pytest.M
         ensure_tiktoken_offline()
 
 
-# --- (c) installed versions equal the exact pins ----------------------------------------------
+# --- (c) installed versions equal the exact pins of the active world ---------------------------
+
+
+def _world() -> str:
+    """``current`` (make test) or ``legacy`` (make test-legacy sets LLMLAB_WORLD=legacy)."""
+    return os.environ.get("LLMLAB_WORLD", "current")
 
 
 def _exact_pins() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = list(project["dependencies"])
+    lines += [
+        line.split("#", 1)[0].strip()
+        for line in (ROOT / "constraints" / f"{_world()}.txt").read_text().splitlines()
+    ]
     pins: dict[str, str] = {}
-    for line in project["dependencies"]:
+    for line in filter(None, lines):
         req = Requirement(line)
         specs = list(req.specifier)
         if len(specs) == 1 and specs[0].operator == "==":
@@ -179,16 +261,27 @@ def _exact_pins() -> dict[str, str]:
 
 def test_exact_pins_are_what_is_installed() -> None:
     pins = _exact_pins()
-    assert {"anthropic", "openai", "instructor", "respx", "httpx"} <= pins.keys()
+    assert {"anthropic", "openai", "instructor", "respx", "jiter"} <= pins.keys()
     wrong = []
     for name, pinned in sorted(pins.items()):
         installed = importlib.metadata.version(name)
         if installed != pinned:
+            target = "make test-legacy" if _world() == "legacy" else "make test"
             wrong.append(
-                f"run `make test` to reinstall; installed {name}=={installed} "
-                f"but pyproject pins {name}=={pinned}"
+                f"run `{target}` to reinstall; installed {name}=={installed} but the "
+                f"{_world()} world pins {name}=={pinned}"
             )
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_current_world_is_the_current_sdk_majors() -> None:
+    pins = {
+        Requirement(line.split("#", 1)[0]).name: line.split("==")[1].strip()
+        for line in (ROOT / "constraints" / "current.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    assert int(pins["anthropic"].split(".")[0]) >= 2
+    assert int(pins["openai"].split(".")[0]) >= 3
 
 
 # --- (d) the top level holds only what the course promises ----------------------------------
@@ -204,6 +297,8 @@ ALLOWED_TOP_LEVEL = {
     "LICENSE",
     "CONTRIBUTING.md",
     "Makefile",
+    # exact pins of the two SDK worlds (current: make lab / make test; legacy: make test-legacy)
+    "constraints",
     # repo2docker (Binder / JupyterHub images): a binder/ folder would stop it installing the
     # root pyproject.toml, so its two small files sit at the root.
     "postBuild",

@@ -16,14 +16,14 @@ import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anthropic
-import httpx
 import openai
 from pydantic import BaseModel
 
 from llmlab._exceptions import BudgetExceededError, StructuredOutputError
+from llmlab._httpgen import sdk_http
 from llmlab._paths import data_dir
 from llmlab.check._async import run_async
 from llmlab.reference.breaker import FakeClock
@@ -59,12 +59,14 @@ class _Env:
 Item = Callable[[Any, _Env], Awaitable[tuple[bool, str]]]
 
 
-def _hooked_http(bodies: list[dict[str, Any]]) -> httpx.AsyncClient:
-    async def capture(request: httpx.Request) -> None:
+def _hooked_http(bodies: list[dict[str, Any]], provider: Literal["anthropic", "openai"]) -> Any:
+    """An async client of the SDK's own HTTP generation that records each request body."""
+
+    async def capture(request: Any) -> None:
         if request.method == "POST" and request.content:
             bodies.append(json.loads(request.content))
 
-    return httpx.AsyncClient(event_hooks={"request": [capture]})
+    return sdk_http(provider).AsyncClient(event_hooks={"request": [capture]})
 
 
 def _new_env(tmp: Path, n: int, sim: Simulator, budgets: Mapping[str, float]) -> _Env:
@@ -89,8 +91,10 @@ def _make(make_client: Callable[..., Any], env: _Env) -> Any:
         await asyncio.sleep(0)
 
     return make_client(
-        anthropic=anthropic.AsyncAnthropic(api_key=_KEY, http_client=_hooked_http(env.bodies)),
-        openai=openai.AsyncOpenAI(api_key=_KEY, http_client=_hooked_http(env.bodies)),
+        anthropic=anthropic.AsyncAnthropic(
+            api_key=_KEY, http_client=_hooked_http(env.bodies, "anthropic")
+        ),
+        openai=openai.AsyncOpenAI(api_key=_KEY, http_client=_hooked_http(env.bodies, "openai")),
         ledger=env.ledger,
         clock=env.clock,
         sleep=sleep,
@@ -141,15 +145,25 @@ async def _explicit_sampling(client: Any, env: _Env) -> tuple[bool, str]:
     await client.generate(_ask("Status of search?"))
     if not env.bodies:
         return False, "no request body seen: does make_client pass anthropic=/openai= through?"
+    # Anthropic's messages carry "max_tokens"; OpenAI's chat completions "messages" + "model"
+    anthropic_bodies = [b for b in env.bodies if "max_tokens" in b and "stream_options" not in b]
+    sampled = [b for b in anthropic_bodies if {"temperature", "top_p", "top_k"} & set(b)]
+    if sampled:
+        return False, (
+            f"{len(sampled)} Anthropic request(s) sent sampling parameters: API version "
+            "2026-10-21 answers 400 for temperature/top_p/top_k; send them to OpenAI only"
+        )
+    openai_bodies = [b for b in env.bodies if b not in anthropic_bodies]
     missing = [
         b.get("model", "?")
-        for b in env.bodies
+        for b in openai_bodies
         if "temperature" not in b or not ({"max_tokens", "max_completion_tokens"} & set(b))
     ]
     if missing:
-        return False, f"{len(missing)} request(s) left temperature or max_tokens to the provider"
-    t = env.bodies[-1]["temperature"]
-    return True, f"every request states temperature (here {t}) and its output limit"
+        return False, f"{len(missing)} OpenAI request(s) left temperature or max_tokens to the API"
+    if not any("max_tokens" in b or "max_completion_tokens" in b for b in env.bodies):
+        return False, "no request stated its output limit (max_tokens)"
+    return True, "every request states its output limit; OpenAI's also state temperature"
 
 
 class _StatusArgs(BaseModel):
@@ -295,7 +309,7 @@ def _eval_item(eval_set: Sequence[Mapping[str, Any]]) -> Item:
 _ITEMS: list[tuple[str, Item]] = [
     ("prompt built by a pure function and hashed", _prompt_hashed),
     ("typed parse failures", _typed_parse_failures),
-    ("explicit sampling parameters", _explicit_sampling),
+    ("explicit limits; sampling only where the API has it", _explicit_sampling),
     ("tool-loop cap", _tool_loop_cap),
     ("streaming with cancellation", _streaming_cancellation),
     ("caching measured", _caching_measured),

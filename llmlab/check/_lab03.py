@@ -168,7 +168,6 @@ def _timed(fn: Any, seed: int, prompt: str, max_tokens: int) -> tuple[Any, bool]
         return client.messages.stream(
             model=_MODEL,
             max_tokens=max_tokens,
-            temperature=1.0,
             system=_system(),
             messages=[{"role": "user", "content": prompt}],
         )

@@ -10,9 +10,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
-
 from llmlab._exceptions import StructuredOutputError
+from llmlab._httpgen import sdk_http
 from llmlab.check._registry import Case, exercise
 from llmlab.reference import structured as ref
 from llmlab.sim import Simulator, mock
@@ -34,7 +33,7 @@ def _run(candidate: Any, schema_errors: int) -> tuple[Any, BaseException | None,
 
     bodies: list[Any] = []
 
-    def record(request: httpx.Request) -> None:
+    def record(request: Any) -> None:
         if request.url.path.endswith("/messages"):
             bodies.append(json.loads(request.content))
 
@@ -45,7 +44,7 @@ def _run(candidate: Any, schema_errors: int) -> tuple[Any, BaseException | None,
     client = anthropic.Anthropic(
         api_key=_KEY,
         max_retries=0,
-        http_client=httpx.Client(event_hooks={"request": [record]}),
+        http_client=sdk_http("anthropic").Client(event_hooks={"request": [record]}),
     )
     try:
         with mock(sim=sim):  # innermost mock wins: the checker's simulator, not the notebook's

@@ -61,7 +61,7 @@ def _scenario(
     async def go() -> Any:
         client = anthropic.AsyncAnthropic(api_key=_KEY, max_retries=0)
         inner = ref.anthropic_caller(
-            client, _MODEL, tools, [{"role": "user", "content": prompt}], temperature=0
+            client, _MODEL, tools, [{"role": "user", "content": prompt}]
         )
         made = 0
 

@@ -89,18 +89,19 @@ def anthropic_kwargs(
     system: str,
     messages: tuple[Message, ...],
     max_tokens: int,
-    temperature: float,
-    top_p: float | None,
     stop: tuple[str, ...],
     cache_system: bool,
     tools: dict[str, ToolSpec] | None = None,
     schema: type[BaseModel] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``messages.create``; the system prompt is the cached prefix."""
+    """Keyword arguments for ``messages.create``; the system prompt is the cached prefix.
+
+    No sampling parameters: under API version 2026-10-21 (anthropic >= 2.0) ``temperature``,
+    ``top_p`` and ``top_k`` are a 400, so an Anthropic call samples at the model's setting.
+    """
     kwargs: dict[str, Any] = {
         "model": model,
         "max_tokens": max_tokens,
-        "temperature": temperature,
         "messages": _anthropic_messages(messages),
     }
     if system:
@@ -108,8 +109,6 @@ def anthropic_kwargs(
         if cache_system and tokens.count(system, model) >= MODELS[model].cache_min_tokens:
             block["cache_control"] = {"type": "ephemeral"}
         kwargs["system"] = [block]
-    if top_p is not None:
-        kwargs["top_p"] = top_p
     if stop:
         kwargs["stop_sequences"] = list(stop)
     if tools:

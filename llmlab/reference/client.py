@@ -31,7 +31,6 @@ from types import TracebackType
 from typing import Any, Literal
 
 import anthropic
-import httpx
 import openai
 from pydantic import BaseModel, ValidationError
 
@@ -40,6 +39,7 @@ from llmlab._exceptions import (
     ProviderUnavailableError,
     StructuredOutputError,
 )
+from llmlab._httpgen import TRANSPORT_ERRORS
 from llmlab.reference._client_wire import (
     RESPOND,
     Accumulated,
@@ -82,9 +82,10 @@ Provider = Literal["anthropic", "openai"]
 class LLMRequest:
     """What the caller wants, whoever answers: prompt, explicit sampling, who pays, a key.
 
-    ``temperature`` is always sent (never a provider default you did not choose); its range is
-    the one both providers accept, [0, 1]. ``idempotency_key`` names the logical request, so
-    side effects of a retried or replayed request happen once.
+    ``temperature`` and ``top_p`` go to OpenAI, always sent (never a default you did not
+    choose). Anthropic's current API (2026-10-21) refuses sampling parameters, so a request
+    answered by Anthropic samples at the model's own setting. ``idempotency_key`` names the
+    logical request, so side effects of a retried or replayed request happen once.
     """
 
     messages: tuple[Message, ...]
@@ -199,7 +200,7 @@ def is_infra_error(exc: BaseException) -> bool:
     dropped or stalled streams, an open breaker. A 400 is a bug on any provider."""
     if breaker_is_infra_error(exc):  # lab 08's rule: an open breaker, or what lab 07 retries
         return True
-    if isinstance(exc, httpx.TransportError | _StreamEndedEarly):  # raised while reading
+    if isinstance(exc, (*TRANSPORT_ERRORS, _StreamEndedEarly)):  # raised while reading
         return True
     # An error event inside a 200 stream: the status says nothing, the error type does.
     in_stream = getattr(exc, "status_code", None) in (None, 200)
@@ -278,15 +279,13 @@ class LLMClient:
             "system": request.system,
             "messages": request.messages,
             "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "top_p": request.top_p,
             "stop": request.stop,
             "tools": dict(tools) if tools else None,
             "schema": schema,
         }
-        if provider == "anthropic":
+        if provider == "anthropic":  # no sampling parameters under API version 2026-10-21
             return anthropic_kwargs(cache_system=request.cache_system, **common)
-        return openai_kwargs(**common)
+        return openai_kwargs(temperature=request.temperature, top_p=request.top_p, **common)
 
     def estimate(self, request: LLMRequest, provider: str | None = None) -> tuple[int, float]:
         """(input tokens, worst-case USD) of ``request`` on ``provider``, counted locally."""

@@ -108,7 +108,6 @@ def extract_incident(
         response = client.messages.create(
             model=model,
             max_tokens=512,
-            temperature=0,
             system="Triage the incident report with the record_incident tool.",
             tools=[incident_tool()],
             tool_choice={"type": "tool", "name": TOOL_NAME},

@@ -6,6 +6,7 @@ over HTTP, ``python -m llmlab.sim serve --port 8765``.
 
 from __future__ import annotations
 
+from llmlab._httpgen import sdk_http
 from llmlab.sim._asgi import SimApp
 from llmlab.sim._catalog import DEFAULT_MODEL, MODELS, ModelProfile
 from llmlab.sim._clock import SimClock
@@ -30,6 +31,7 @@ __all__ = [
     "SimSummary",
     "Simulator",
     "mock",
+    "sdk_http",
 ]
 
 

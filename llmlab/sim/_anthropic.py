@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from llmlab import tokens as tk
+from llmlab.sim._anthropic_version import ApiVersion, api_version, refuse_sampling
 from llmlab.sim._cache import Segment
-from llmlab.sim._catalog import ModelProfile, lookup, models_for
+from llmlab.sim._cache_diagnostics import Fingerprint
+from llmlab.sim._catalog import DEFAULT_MODEL, ModelProfile, lookup, models_for
 from llmlab.sim._conversation import Conversation, Part, Tool, ToolChoice, Turn
 from llmlab.sim._engine import Simulator
 from llmlab.sim._faults import decode_slowdown
@@ -54,16 +56,17 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
         key = api_key(request)
         if key is None:
             raise ApiError(401, "authentication_error", "x-api-key header is required")
+        version = api_version(request.headers)
         if request.method == "GET" and request.path.rstrip("/") == "/v1/models":
             return json_response(200, _model_list(), headers)
         if request.method == "GET" and request.path.startswith("/v1/models/"):
             return json_response(200, _model_info(request.path.rsplit("/", 1)[1]), headers)
         if request.method == "POST" and request.path == "/v1/messages/count_tokens":
             body = parse_json_body(request)
-            _, model = _validate(body, counting=True)
+            _, model = _validate(body, version, counting=True)
             return json_response(200, {"input_tokens": _count(body)}, headers)
         if request.method == "POST" and request.path == "/v1/messages":
-            return _messages(sim, request, key, headers)
+            return _messages(sim, request, key, headers, version)
         raise ApiError(404, "not_found_error", f"Not found: {request.method} {request.path}")
     except ApiError as err:
         sim.record_error(err.status, err.kind)
@@ -87,6 +90,13 @@ def _model_entry(m: ModelProfile) -> dict[str, Any]:
         "id": m.id,
         "display_name": m.display_name or m.id,
         "created_at": created,
+        "lifecycle": m.lifecycle,
+        "deprecated_at": m.deprecated_at,
+        "retires_at": m.retires_at,
+        "max_input_tokens": m.context_window,
+        "max_tokens": m.max_output,
+        "line": None,
+        "capabilities": None,
     }
 
 
@@ -103,13 +113,23 @@ def _model_info(model: str) -> dict[str, Any]:
 
 
 # -- validation ---------------------------------------------------------------------------------
-def _validate(body: dict[str, Any], counting: bool = False) -> tuple[Conversation, ModelProfile]:
+def _validate(
+    body: dict[str, Any], version: ApiVersion, counting: bool = False
+) -> tuple[Conversation, ModelProfile]:
+    refuse_sampling(body, version)
     model = body.get("model")
     if not isinstance(model, str):
         raise _error(400, "model: Field required")
     profile = lookup(model, "anthropic")
     if profile is None:
         raise _error(404, f"model: {model}")
+    if profile.lifecycle == "retired":
+        successor = DEFAULT_MODEL["anthropic"]
+        raise _error(
+            404,
+            f"model: {model} was retired on {(profile.retires_at or '')[:10]} and can no "
+            f"longer be used; migrate to a current model such as {successor}",
+        )
     if not counting:
         max_tokens = body.get("max_tokens")
         if max_tokens is None:
@@ -139,9 +159,10 @@ def _validate(body: dict[str, Any], counting: bool = False) -> tuple[Conversatio
     ):
         raise _error(400, "stop_sequences: each stop sequence must be a non-empty string")
     tools = _tools(body.get("tools"))
+    turns, system_messages = _turns(body.get("messages"), version)
     conv = Conversation(
-        system=_system_text(body.get("system")),
-        turns=_turns(body.get("messages")),
+        system="\n".join(t for t in (_system_text(body.get("system")), *system_messages) if t),
+        turns=turns,
         tools=tools,
         tool_choice=_tool_choice(body.get("tool_choice"), tools),
     )
@@ -211,17 +232,24 @@ def _blocks(content: Any, where: str) -> list[dict[str, Any]]:
     return content
 
 
-def _turns(messages: Any) -> list[Turn]:
+def _turns(messages: Any, version: ApiVersion) -> tuple[list[Turn], list[str]]:
+    """The conversation's turns, and the text of any ``role: "system"`` entries (2026-10-21)."""
     if not isinstance(messages, list):
         raise _error(400, "messages: Field required")
     if not messages:
         raise _error(400, "messages: at least one message is required")
+    roles = ("user", "assistant", "system") if version.system_messages else ("user", "assistant")
     turns: list[Turn] = []
+    system: list[str] = []
     pending: set[str] = set()
     for i, message in enumerate(messages):
         where = f"messages.{i}"
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            raise _error(400, f"{where}.role: Input should be 'user' or 'assistant'")
+        if not isinstance(message, dict) or message.get("role") not in roles:
+            allowed = " or ".join(repr(r) for r in roles)
+            raise _error(400, f"{where}.role: Input should be {allowed}")
+        if message["role"] == "system":
+            system.append(_system_text(message.get("content")))
+            continue
         blocks = _blocks(message.get("content"), where)
         results = {b["tool_use_id"] for b in blocks if b["type"] == "tool_result"}
         if results - pending:
@@ -242,7 +270,9 @@ def _turns(messages: Any) -> list[Turn]:
             )
         pending = {b["id"] for b in blocks if b["type"] == "tool_use"}
         turns.append(Turn(message["role"], [_part(b) for b in blocks]))
-    return turns
+    if not turns:
+        raise _error(400, "messages: at least one user or assistant message is required")
+    return turns, system
 
 
 def _part(block: dict[str, Any]) -> Part:
@@ -370,10 +400,11 @@ def _segments(body: dict[str, Any]) -> list[Segment]:
 
 # -- generation ---------------------------------------------------------------------------------
 def _messages(
-    sim: Simulator, request: SimRequest, key: str, headers: dict[str, str]
+    sim: Simulator, request: SimRequest, key: str, headers: dict[str, str], version: ApiVersion
 ) -> SimResponse:
     body = parse_json_body(request)
-    conv, profile = _validate(body)
+    conv, profile = _validate(body, version)
+    previous_id = _previous_message_id(body, version)
     now = sim.clock.now()
     total_input = _count(body)
     bucket = key_id(key)
@@ -453,16 +484,21 @@ def _messages(
             complete=complete,
         )
 
-    reply = {
+    reply: dict[str, Any] = {
         "id": message_id,
         "type": "message",
         "role": "assistant",
-        "model": profile.id,
+        "model": body["model"],  # a dated snapshot id comes back as sent
         "content": content,
         "stop_reason": _STOP[gen.stop],
         "stop_sequence": gen.stop_sequence,
         "usage": usage,
     }
+    if version.diagnostics:
+        fingerprint = Fingerprint.of(body, profile.id, total_input)
+        reason = sim.cache_diagnostics.diagnose(previous_id, fingerprint, cache.read)
+        sim.cache_diagnostics.remember(message_id, fingerprint)
+        reply["diagnostics"] = None if reason is None else {"cache_miss_reason": reason}
     if body.get("stream"):
         timeline = _sse_timeline(reply, gen, ttft, steps)
         error_event = sse(
@@ -492,6 +528,19 @@ def _messages(
         fault,
     )
     return SimResponse(200, {"content-type": "application/json", **headers}, pieces)
+
+
+def _previous_message_id(body: dict[str, Any], version: ApiVersion) -> str | None:
+    """``diagnostics.previous_message_id`` (2026-10-21 only), validated as the API does."""
+    diagnostics = body.get("diagnostics")
+    if diagnostics is None or not version.diagnostics:
+        return None
+    if not isinstance(diagnostics, dict) or set(diagnostics) - {"previous_message_id"}:
+        raise _error(400, "diagnostics: Input should be an object with previous_message_id")
+    previous = diagnostics.get("previous_message_id")
+    if previous is not None and not isinstance(previous, str):
+        raise _error(400, "diagnostics.previous_message_id: Input should be a valid string")
+    return previous
 
 
 def _content(gen: Generation, rng: np.random.Generator, sim: Simulator) -> list[dict[str, Any]]:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+#: blocks the lookup checks from each breakpoint back (the breakpoint's own block included)
+LOOKBACK = 20
 
 
 @dataclass(frozen=True)
@@ -48,27 +50,23 @@ class AnthropicCache:
         self, namespace: str, segments: Sequence[Segment], min_tokens: int, now: float
     ) -> CacheResult:
         digest = hashlib.sha256(namespace.encode())
-        prefixes: list[tuple[str, int, str]] = []  # (key, cumulative tokens, ttl) per breakpoint
+        boundaries: list[tuple[str, int]] = []  # (prefix key, cumulative tokens) per block
         total = 0
         for seg in segments:
             digest.update(len(seg.key).to_bytes(8, "big"))
             digest.update(seg.key)
             total += seg.tokens
-            if seg.ttl is not None:
-                prefixes.append((digest.copy().hexdigest(), total, seg.ttl))
+            boundaries.append((digest.copy().hexdigest(), total))
+        breakpoints = [j for j, seg in enumerate(segments) if seg.ttl is not None]
         result = CacheResult()
-        hit_index = -1
-        for i in range(len(prefixes) - 1, -1, -1):
-            key, tokens, _ = prefixes[i]
-            entry = self.entries.get(key)
-            if entry is not None and entry.expires > now:
-                entry.expires = now + entry.ttl  # reads refresh the TTL at no cost
-                result.read = tokens
-                hit_index = i
-                break
+        hit_at = self._longest_hit(boundaries, breakpoints, now)
+        if hit_at >= 0:
+            result.read = boundaries[hit_at][1]
         covered = result.read
-        for key, tokens, ttl in prefixes[hit_index + 1 :]:
-            if tokens < min_tokens:
+        for j in breakpoints:
+            key, tokens = boundaries[j]
+            ttl = segments[j].ttl
+            if j <= hit_at or tokens < min_tokens or ttl is None:
                 continue
             seconds = TTL_SECONDS[ttl]
             self.entries[key] = _Entry(now + seconds, seconds)
@@ -78,6 +76,23 @@ class AnthropicCache:
                 result.written_5m += tokens - covered
             covered = tokens
         return result
+
+    def _longest_hit(
+        self, boundaries: Sequence[tuple[str, int]], breakpoints: Sequence[int], now: float
+    ) -> int:
+        """The block index of the longest live cached prefix, or -1.
+
+        From each breakpoint, the lookup walks back at most ``LOOKBACK`` blocks: a prefix
+        written at an earlier turn's breakpoint is found although this request puts its own
+        breakpoint further on (how a growing conversation keeps reading its cache).
+        """
+        for j in reversed(breakpoints):
+            for k in range(j, max(j - LOOKBACK, -1), -1):
+                entry = self.entries.get(boundaries[k][0])
+                if entry is not None and entry.expires > now:
+                    entry.expires = now + entry.ttl  # reads refresh the TTL at no cost
+                    return k
+        return -1
 
 
 @dataclass

@@ -8,6 +8,7 @@ both providers say caching cuts latency by up to 80-85 % for long prompts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from llmlab._exceptions import SimulatorError
 from llmlab.sim._wire import Provider
@@ -35,6 +36,10 @@ class ModelProfile:
     latency: LatencyProfile = LatencyProfile()
     created: int = 1_730_000_000
     display_name: str = ""
+    # the model's lifecycle as /v1/models reports it; a retired model answers 404 to inference
+    lifecycle: Literal["active", "deprecated", "retired"] = "active"
+    deprecated_at: str | None = None  # RFC 3339 date
+    retires_at: str | None = None
 
 
 _FAST = LatencyProfile(
@@ -70,6 +75,10 @@ _MODELS = [
         1024,
         created=1_759_000_000,
         display_name="Claude Sonnet 4.5",
+        # anthropic 2.14's DEPRECATED_MODELS: end of life 2026-11-30
+        lifecycle="retired",
+        deprecated_at="2026-05-29T00:00:00Z",
+        retires_at="2026-11-30T00:00:00Z",
     ),
     ModelProfile(
         "claude-haiku-4-5",

@@ -23,6 +23,7 @@ import numpy as np
 from llmlab._exceptions import SimulatorError
 from llmlab.sim._billing import Billing
 from llmlab.sim._cache import AnthropicCache, OpenAICache
+from llmlab.sim._cache_diagnostics import CacheDiagnostics
 from llmlab.sim._clock import SimClock, default_time_scale
 from llmlab.sim._faults import Fault, FaultPlan
 from llmlab.sim._ratelimit import DEFAULT_LIMITS, RateLimiter, RateLimits
@@ -71,6 +72,7 @@ class Simulator:
         self.billing = Billing()
         self.anthropic_cache = AnthropicCache()
         self.openai_cache = OpenAICache()
+        self.cache_diagnostics = CacheDiagnostics()  # Anthropic's, by message id
         self.stats = Stats()
         # generation requests the provider served (fault-injected errors are in stats.errors)
         self.upstream_calls = 0

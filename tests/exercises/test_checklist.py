@@ -45,7 +45,7 @@ def test_a_client_that_never_retries_loses_retry_breaker_and_ledger_items() -> N
     got = verdicts(lambda **o: sound(**o, is_infra=lambda exc: False))
     assert not got["retry with jitter"]
     assert not got["breaker per provider, with failover"]
-    assert got["explicit sampling parameters"] and got["tool-loop cap"]
+    assert got["explicit limits; sampling only where the API has it"] and got["tool-loop cap"]
 
 
 def test_a_factory_that_drops_the_overrides_is_caught() -> None:

@@ -34,7 +34,6 @@ def _loop(
         response = client.messages.create(
             model=model,
             max_tokens=512,
-            temperature=0,
             tools=[incident_tool()],
             tool_choice={"type": "tool", "name": TOOL_NAME},
             messages=messages,

@@ -6,11 +6,10 @@ import asyncio
 import time
 
 import anthropic
-import httpx
 import openai
 import pytest
 
-from llmlab.sim import Fault, FaultPlan, Simulator, mock
+from llmlab.sim import Fault, FaultPlan, Simulator, mock, sdk_http
 
 from ._helpers import CLAUDE, GPT, KEY, median
 
@@ -90,7 +89,7 @@ def test_read_timeout_between_stream_events_during_a_hang() -> None:
         texts: list[str] = []
         start = time.perf_counter()
         with (
-            pytest.raises((httpx.ReadTimeout, anthropic.APITimeoutError)),
+            pytest.raises((sdk_http("anthropic").ReadTimeout, anthropic.APITimeoutError)),
             client.messages.stream(model=CLAUDE, max_tokens=50, messages=MESSAGES) as stream,
         ):
             for event in stream:

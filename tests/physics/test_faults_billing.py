@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import anthropic
-import httpx
 import openai
 import pytest
 from anthropic._exceptions import OverloadedError  # not re-exported by anthropic 0.93
 
 import llmlab
 from llmlab.pricing import cost
-from llmlab.sim import Fault, FaultPlan, Simulator, mock
+from llmlab.sim import Fault, FaultPlan, Simulator, mock, sdk_http
 
 from ._helpers import CLAUDE, GPT, KEY, anthropic_system, prefix
 
@@ -38,11 +38,11 @@ def test_scripted_plan_gives_exactly_the_scheduled_errors() -> None:
 
 def test_sdk_retries_consume_scripted_faults() -> None:
     with mock(seed=32, time_scale=0.001, faults=FaultPlan.scripted(["529", "503"])) as sim:
-        log: list[httpx.Response] = []
+        log: list[Any] = []
         client = anthropic.Anthropic(
             api_key=KEY,
             max_retries=2,
-            http_client=httpx.Client(event_hooks={"response": [log.append]}),
+            http_client=sdk_http("anthropic").Client(event_hooks={"response": [log.append]}),
         )
         client.messages.create(model=CLAUDE, max_tokens=5, messages=MESSAGES)
         assert [r.status_code for r in log] == [529, 503, 200]
@@ -62,7 +62,7 @@ def test_fault_kinds_map_to_the_sdk_exceptions() -> None:
         assert info.value.code == "insufficient_quota"
         sim.set_faults(FaultPlan.scripted([Fault("cut", after_events=5)]))
         with (
-            pytest.raises((anthropic.APIConnectionError, httpx.TransportError)),
+            pytest.raises((anthropic.APIConnectionError, sdk_http("anthropic").TransportError)),
             claude.messages.stream(model=CLAUDE, max_tokens=50, messages=MESSAGES) as stream,
         ):
             for _ in stream:

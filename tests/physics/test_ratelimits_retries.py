@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import Any, Literal
 
 import anthropic
-import httpx
 import openai
 import pytest
 
-from llmlab.sim import FaultPlan, RateLimits, SimClock, Simulator, mock
+from llmlab.sim import FaultPlan, RateLimits, SimClock, Simulator, mock, sdk_http
 
 from ._helpers import CLAUDE, GPT, KEY
 
@@ -68,15 +68,16 @@ def test_openai_headers_carry_true_remaining_counts() -> None:
         assert float(info.value.response.headers["retry-after-ms"]) > 0
 
 
-def _attempt_log(log: list[httpx.Response]) -> httpx.Client:
-    return httpx.Client(event_hooks={"response": [log.append]})
+def _attempt_log(log: list[Any], provider: Literal["anthropic", "openai"] = "anthropic") -> Any:
+    """An SDK http_client (of the SDK's own httpx generation) that logs every response."""
+    return sdk_http(provider).Client(event_hooks={"response": [log.append]})
 
 
 def test_sdk_retries_honour_retry_after_from_a_scripted_429() -> None:
     # a scripted 429 says "retry after 1 simulated second" = 50 ms real at time scale 0.05; the
     # SDK's own backoff for a first retry would be 0.375-0.5 s
     with mock(seed=23, time_scale=0.05) as sim:
-        log: list[httpx.Response] = []
+        log: list[Any] = []
         client = anthropic.Anthropic(api_key=KEY, max_retries=2, http_client=_attempt_log(log))
         client.messages.create(model=CLAUDE, max_tokens=1, messages=MESSAGES)  # warm up
         log.clear()
@@ -93,8 +94,8 @@ def test_sdk_retries_honour_retry_after_from_a_scripted_429() -> None:
 def test_sdk_retries_wait_out_a_real_rate_limit() -> None:
     # 1 request per minute at time scale 0.002: a refill takes 60 simulated s = 120 ms real
     with mock(seed=24, time_scale=0.002, rate_limits=RateLimits(requests_per_minute=1)):
-        log: list[httpx.Response] = []
-        client = openai.OpenAI(api_key=KEY, max_retries=2, http_client=_attempt_log(log))
+        log: list[Any] = []
+        client = openai.OpenAI(api_key=KEY, max_retries=2, http_client=_attempt_log(log, "openai"))
         client.chat.completions.create(model=GPT, max_tokens=1, messages=MESSAGES)  # warm up
         client.chat.completions.create(model=GPT, max_tokens=1, messages=MESSAGES)  # empties it
         log.clear()

@@ -49,6 +49,16 @@ def aclient(sim: Simulator) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(api_key="test", max_retries=0)
 
 
+#: sampling parameters exist only under the legacy API version (2023-06-01); the current one
+#: (2026-10-21, anthropic >= 2) answers 400 for them. Tests of sampling ask for the old version.
+LEGACY_VERSION = {"anthropic-version": "2023-06-01"}
+GREEDY: dict[str, Any] = {"extra_headers": LEGACY_VERSION, "extra_body": {"temperature": 0}}
+
+
+def _sampled(**params: Any) -> dict[str, Any]:
+    return {"extra_headers": LEGACY_VERSION, "extra_body": params}
+
+
 def _text(message: anthropic.types.Message) -> str:
     return "".join(b.text for b in message.content if b.type == "text")
 
@@ -90,7 +100,7 @@ def test_system_string_and_blocks_count_the_same(client: anthropic.Anthropic) ->
     assert as_str.input_tokens == as_blocks.input_tokens > bare.input_tokens
     for system in (text, [{"type": "text", "text": text}]):
         msg = client.messages.create(
-            model=MODEL, max_tokens=10, system=system, messages=USER, temperature=0
+            model=MODEL, max_tokens=10, system=system, messages=USER, **GREEDY
         )
         assert msg.usage.input_tokens == as_str.input_tokens
 
@@ -202,12 +212,12 @@ def test_disable_parallel_tool_use(client: anthropic.Anthropic) -> None:
 
 # -- sampling -----------------------------------------------------------------------------------
 def test_stop_sequences(client: anthropic.Anthropic) -> None:
-    free = client.messages.create(model=MODEL, max_tokens=60, messages=USER, temperature=0)
+    free = client.messages.create(model=MODEL, max_tokens=60, messages=USER, **GREEDY)
     text = _text(free)
     words = text.split()
     stop = words[3]
     msg = client.messages.create(
-        model=MODEL, max_tokens=60, messages=USER, temperature=0, stop_sequences=[stop]
+        model=MODEL, max_tokens=60, messages=USER, stop_sequences=[stop], **GREEDY
     )
     assert msg.stop_reason == "stop_sequence" and msg.stop_sequence == stop
     assert stop not in _text(msg)
@@ -221,17 +231,23 @@ def test_max_tokens_stop_reason(client: anthropic.Anthropic) -> None:
 
 def test_temperature_zero_is_greedy_and_repeatable(client: anthropic.Anthropic) -> None:
     runs = {
-        _text(client.messages.create(model=MODEL, max_tokens=30, messages=USER, temperature=0))
+        _text(client.messages.create(model=MODEL, max_tokens=30, messages=USER, **GREEDY))
         for _ in range(3)
     }
     assert len(runs) == 1
-    top1 = _text(client.messages.create(model=MODEL, max_tokens=30, messages=USER, top_k=1))
+    top1 = _text(
+        client.messages.create(model=MODEL, max_tokens=30, messages=USER, **_sampled(top_k=1))
+    )
     assert runs == {top1}
 
 
 def test_temperature_one_varies(client: anthropic.Anthropic) -> None:
     runs = {
-        _text(client.messages.create(model=MODEL, max_tokens=30, messages=USER, temperature=1))
+        _text(
+            client.messages.create(
+                model=MODEL, max_tokens=30, messages=USER, **_sampled(temperature=1)
+            )
+        )
         for _ in range(4)
     }
     assert len(runs) > 1
@@ -239,13 +255,13 @@ def test_temperature_one_varies(client: anthropic.Anthropic) -> None:
 
 # -- streaming ----------------------------------------------------------------------------------
 def test_stream_text_and_final_message(client: anthropic.Anthropic) -> None:
-    with client.messages.stream(model=MODEL, max_tokens=40, messages=USER, temperature=0) as s:
+    with client.messages.stream(model=MODEL, max_tokens=40, messages=USER, **GREEDY) as s:
         text = "".join(s.text_stream)
         final = s.get_final_message()
     assert text and text == _text(final)
     assert final.stop_reason in ("end_turn", "max_tokens")
     assert 0 < final.usage.output_tokens <= 40
-    plain = client.messages.create(model=MODEL, max_tokens=40, messages=USER, temperature=0)
+    plain = client.messages.create(model=MODEL, max_tokens=40, messages=USER, **GREEDY)
     assert _text(plain) == text
     assert plain.usage.output_tokens == final.usage.output_tokens
     assert plain.usage.input_tokens == final.usage.input_tokens
@@ -393,7 +409,11 @@ def test_no_key_header_is_401(sim: Simulator) -> None:
     with pytest.raises(anthropic.AuthenticationError) as info:
         # the SDK sends no key header when it is explicitly omitted
         client.messages.create(
-            model=MODEL, max_tokens=5, messages=USER, extra_headers={"X-Api-Key": anthropic.Omit()}
+            model=MODEL,
+            max_tokens=5,
+            messages=USER,
+            # anthropic < 2 sends x-api-key, anthropic >= 2 Authorization: Bearer
+            extra_headers={"X-Api-Key": anthropic.Omit(), "Authorization": anthropic.Omit()},
         )
     assert info.value.status_code == 401
 
@@ -425,7 +445,7 @@ BAD_REQUESTS: dict[str, dict[str, Any]] = {
             for i in range(5)
         ]
     },
-    "temperature above 1": {"temperature": 1.5},
+    "temperature above 1": _sampled(temperature=1.5),
     "unknown block type": {"messages": [{"role": "user", "content": [{"type": "audio"}]}]},
     "bad role": {"messages": [{"role": "system", "content": "hi"}]},
     "tool_choice names unknown tool": {
@@ -473,7 +493,10 @@ def test_four_breakpoints_are_fine(client: anthropic.Anthropic) -> None:
 
 
 def test_unknown_path_is_404(sim: Simulator) -> None:
-    r = httpx.get("https://api.anthropic.com/v1/nothing", headers={"x-api-key": "k"})
+    r = httpx.get(
+        "https://api.anthropic.com/v1/nothing",
+        headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
+    )
     _assert_error(r, 404, "not_found_error")
 
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 import anthropic
 import httpx
@@ -37,12 +38,15 @@ def _openai(server: SimServer) -> openai.OpenAI:
 
 def test_anthropic_create_stream_count_models(sim_server: SimServer) -> None:
     client = _anthropic(sim_server)
-    msg = client.messages.create(
-        model="claude-sonnet-4-6", max_tokens=30, messages=USER, temperature=0
-    )
+    # greedy sampling, to compare stream and create, exists only under the legacy API version
+    greedy: dict[str, Any] = {
+        "extra_headers": {"anthropic-version": "2023-06-01"},
+        "extra_body": {"temperature": 0},
+    }
+    msg = client.messages.create(model="claude-sonnet-4-6", max_tokens=30, messages=USER, **greedy)
     assert msg.id.startswith("msg_") and msg.content[0].type == "text"
     with client.messages.stream(
-        model="claude-sonnet-4-6", max_tokens=30, messages=USER, temperature=0
+        model="claude-sonnet-4-6", max_tokens=30, messages=USER, **greedy
     ) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
@@ -125,7 +129,7 @@ def test_curl_like_raw_posts(sim_server: SimServer) -> None:
     with httpx.stream(
         "POST",
         f"{sim_server.anthropic_base_url}/v1/messages",
-        headers={"x-api-key": "test"},
+        headers={"x-api-key": "test", "anthropic-version": "2026-10-21"},
         json={"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": USER, "stream": True},
     ) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")

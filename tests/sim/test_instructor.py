@@ -44,7 +44,6 @@ def test_anthropic_modes(sim: Simulator, mode: instructor.Mode) -> None:
         max_tokens=400,
         response_model=Triage,
         messages=[{"role": "user", "content": REPORT}],
-        temperature=0,
     )
     assert out.severity == "sev1" and out.service == "checkout"
 

@@ -47,7 +47,6 @@ def _forced(client: anthropic.Anthropic, messages: list[dict[str, Any]]) -> Any:
     return client.messages.create(
         model=_MODEL,
         max_tokens=300,
-        temperature=0,
         tools=[_TOOL],
         tool_choice={"type": "tool", "name": "record_incident"},
         messages=messages,
