@@ -179,6 +179,7 @@ _METER_CASES: list[tuple[tuple[float, ...], list[Any], str]] = [
     "read_multiplier: float = 0.10); .add(usage) -> float; .total_usd: float",
     "running USD total across calls from Anthropic Usage or OpenAI CompletionUsage objects",
     ref.CostMeter,
+    parts=("add",),
 )
 def _check_meter(candidate: Any) -> Iterator[Case]:
     for args, usages, hint in _METER_CASES:

@@ -213,6 +213,7 @@ def _fake_counts(candidate: Any) -> list[tuple[str, str, str, str]]:
     "closed -> open after `threshold` consecutive failures; fail fast while open; "
     "after reset_seconds one half-open probe; success closes, failure re-opens",
     ref.CircuitBreaker,
+    parts=("__init__", "state", "before_call", "record_success", "record_failure"),
 )
 def _check_breaker(candidate: Any) -> Iterator[Case]:
     rows = _fake_counts(candidate) + _acceptance(candidate, 5) + _acceptance(candidate, 6)
