@@ -16,6 +16,8 @@ from llmlab.check import all_exercises, get, run
 from llmlab.reference import sampling as ref
 from llmlab.sim import _sampling as sim_sampling
 
+from ._helpers import first_hint
+
 # ---------------------------------------------------------------- wrong softmax variants
 
 
@@ -222,11 +224,6 @@ def test_wrong_variant_fails(exercise_id: str, wrong: Callable[..., Any]) -> Non
     assert result.attempted and not result.passed, f"{wrong.__name__} was accepted"
 
 
-def _first_hint(result: Any) -> str:
-    hints = [line.strip() for line in result.report().splitlines() if "hint:" in line]
-    return hints[0] if hints else ""
-
-
 @pytest.mark.parametrize(
     ("exercise_id", "wrong", "words"),
     [
@@ -247,7 +244,7 @@ def _first_hint(result: Any) -> str:
 def test_first_hint_names_the_mistake(exercise_id: str, wrong: Any, words: str) -> None:
     result = run(exercise_id, wrong)
     assert not result.passed
-    assert words in _first_hint(result), result.report()
+    assert words in first_hint(result), result.report()
 
 
 def test_exception_reports_case_and_learner_line() -> None:

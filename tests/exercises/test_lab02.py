@@ -11,6 +11,8 @@ from llmlab import tokens
 from llmlab.check import all_exercises, get, run
 from llmlab.reference import cost as ref
 
+from ._helpers import first_hint
+
 # ---------------------------------------------------------------- wrong cost_usd variants
 
 
@@ -310,11 +312,6 @@ def test_wrong_variant_fails(exercise_id: str, wrong: Any) -> None:
     assert result.attempted and not result.passed, f"{wrong.__name__} was accepted"
 
 
-def _first_hint(result: Any) -> str:
-    hints = [line.strip() for line in result.report().splitlines() if "hint:" in line]
-    return hints[0] if hints else ""
-
-
 @pytest.mark.parametrize(
     ("exercise_id", "wrong", "words"),
     [
@@ -329,7 +326,7 @@ def _first_hint(result: Any) -> str:
 )
 def test_first_hint_names_the_mistake(exercise_id: str, wrong: Any, words: str) -> None:
     result = run(exercise_id, wrong)
-    assert not result.passed and words in _first_hint(result), result.report()
+    assert not result.passed and words in first_hint(result), result.report()
 
 
 def _stub_fn(*args: Any, **kwargs: Any) -> Any:
