@@ -99,10 +99,21 @@ class Raised:
     where: str
 
     def __str__(self) -> str:
-        text = f"raised {type(self.exc).__name__}: {shorten(str(self.exc), 200)}"
+        text = f"raised {type(self.exc).__name__}: {shorten(_message(self.exc), 200)}"
         return f"{text} (at {self.where})" if self.where else text
 
     __repr__ = __str__
+
+
+def _message(exc: BaseException) -> str:
+    """The exception's message; for an SDK API error, the provider's own ``error.message``
+    (the SDKs' str() starts with ~90 characters of envelope that would push it out of sight)."""
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        status = getattr(exc, "status_code", "")
+        return f"{status} {error.get('type') or ''}: {error['message']}".strip()
+    return str(exc)
 
 
 def raised(exc: BaseException) -> Raised:
