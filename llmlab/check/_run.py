@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -46,8 +47,10 @@ class CheckResult:
             lines.append(
                 f"[{self.exercise_id}] {len(self.failures)} of {self.cases} hidden cases failed."
             )
-        # recognised mistakes first: their hint names what is actually wrong
-        ordered = sorted(self.failures, key=lambda c: not c.diagnosed)
+        # recognised mistakes first (their hint names what is actually wrong), and among them
+        # the mistake that explains the most failed cases: one case can fit two mistakes
+        votes = Counter(c.hint for c in self.failures if c.diagnosed)
+        ordered = sorted(self.failures, key=lambda c: (not c.diagnosed, -votes[c.hint]))
         for case in ordered[:_MAX_SHOWN]:
             lines.append(f"  - on {shorten(case.input, 200)}:")
             lines.append(f"      expected {shorten(case.expected)}")
