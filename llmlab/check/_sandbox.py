@@ -152,6 +152,11 @@ def running(label: str) -> None:
         _active.current = label
 
 
+def current_case() -> str:
+    """The case named last by :func:`call` or :func:`running` ('' outside a check)."""
+    return _active.current if _active is not None else ""
+
+
 def track_mock(mock: Any) -> Any:
     """Register a checker's ``llmlab.sim.mock(...)`` so an abandoned check stops routing to it."""
     if _active is not None:
