@@ -83,7 +83,7 @@ def _value_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):  # content parts: count their text
-        return "".join(p.get("text", "") for p in value if isinstance(p, Mapping))
+        return "".join(str(p.get("text") or "") for p in value if isinstance(p, Mapping))
     return json.dumps(value) if value is not None else ""
 
 

@@ -14,7 +14,9 @@ from anthropic.types import Usage
 from openai.types import CompletionUsage
 from openai.types.completion_usage import PromptTokensDetails
 
+from llmlab.check._diagnose import Mistake, verdict
 from llmlab.check._registry import Case, exercise
+from llmlab.check._sandbox import Raised, call
 from llmlab.reference import cost as ref
 
 
@@ -93,6 +95,75 @@ def _call(kwargs: dict[str, Any]) -> str:
     return "cost_usd(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
 
 
+def _priced(
+    kw: dict[str, Any],
+    *,
+    out_price: str = "price_out",
+    per: float = 1e6,
+    write: float | None = None,
+    read: float | None = None,
+    writes_as_input: bool = False,
+    output: bool = True,
+    cache: bool = True,
+) -> float:
+    """``cost_usd`` with one knob turned the way a plausible mistake turns it."""
+    full = {
+        "cache_write_tokens": 0,
+        "cache_read_tokens": 0,
+        "write_multiplier": 1.25,
+        "read_multiplier": 0.10,
+        **kw,
+    }
+    w = full["write_multiplier"] if write is None else write
+    r = full["read_multiplier"] if read is None else read
+    inp = full["input_tokens"] + (full["cache_write_tokens"] if writes_as_input else 0)
+    total = inp * full["price_in"]
+    if cache:
+        total += full["price_in"] * (full["cache_write_tokens"] * w + full["cache_read_tokens"] * r)
+    if output:
+        total += full["output_tokens"] * full[out_price]
+    return float(total / per)
+
+
+def _cost_mistakes(kw: dict[str, Any]) -> list[Mistake]:
+    return [
+        (
+            "output tokens are priced at price_out, not price_in",
+            lambda: _priced(kw, out_price="price_in"),
+        ),
+        (
+            "add the output tokens' cost (output_tokens x price_out)",
+            lambda: _priced(kw, output=False),
+        ),
+        ("prices are USD per MILLION tokens: divide by 1e6", lambda: _priced(kw, per=1.0)),
+        ("prices are USD per MILLION tokens: divide by 1e6, not 1e3", lambda: _priced(kw, per=1e3)),
+        (
+            "use the multipliers passed in (write_multiplier, read_multiplier), not fixed numbers",
+            lambda: _priced(kw, write=1.25, read=0.10),
+        ),
+        (
+            "cache writes are priced by write_multiplier alone: do not add them to the input too",
+            lambda: _priced(kw, writes_as_input=True),
+        ),
+        (
+            "cache writes cost write_multiplier x price_in (1.25x), not the plain input price",
+            lambda: _priced(kw, write=1.0),
+        ),
+        (
+            "cache reads cost read_multiplier x price_in (0.10x), not the write multiplier",
+            lambda: _priced(kw, read=kw.get("write_multiplier", 1.25)),
+        ),
+        (
+            "cache reads cost read_multiplier x price_in (0.10x), not the full input price",
+            lambda: _priced(kw, read=1.0),
+        ),
+        (
+            "price the cache writes and reads too (they are not in input_tokens)",
+            lambda: _priced(kw, cache=False),
+        ),
+    ]
+
+
 @exercise(
     "02.cost_usd",
     "cost_usd(input_tokens: int, output_tokens: int, price_in: float, price_out: float, "
@@ -103,10 +174,15 @@ def _call(kwargs: dict[str, Any]) -> str:
 )
 def _check_cost(candidate: Any) -> Iterator[Case]:
     for kwargs, hint in _COST_CASES:
-        want = ref.cost_usd(**kwargs)
-        got = candidate(**kwargs)
-        yield Case(
-            ok=_same(got, want), input=_call(kwargs), expected=_usd(want), got=_usd(got), hint=hint
+        label = _call(kwargs)
+        yield verdict(
+            label,
+            call(label, candidate, **kwargs),
+            ref.cost_usd(**kwargs),
+            same=_same,
+            show=_usd,
+            rule=hint,
+            mistakes=_cost_mistakes(kwargs),
         )
 
 
@@ -141,6 +217,50 @@ def _describe(usage: Any) -> str:
         f"cache_creation_input_tokens={usage.cache_creation_input_tokens}, "
         f"cache_read_input_tokens={usage.cache_read_input_tokens})"
     )
+
+
+def _meter_mistakes(args: tuple[float, ...], usage: Any) -> list[Mistake]:
+    p_in, p_out, w, r = (*args, *(1.25, 0.10)[len(args) - 2 :])
+    if isinstance(usage, CompletionUsage):
+        details = usage.prompt_tokens_details
+        cached = (details.cached_tokens or 0) if details else 0
+        out = usage.completion_tokens
+        return [
+            (
+                "OpenAI: prompt_tokens INCLUDES cached_tokens: uncached = prompt - cached",
+                lambda: ref.cost_usd(usage.prompt_tokens, out, p_in, p_out, 0, cached, w, r),
+            ),
+            (
+                "OpenAI: the cached_tokens are billed at read_multiplier x price_in",
+                lambda: ref.cost_usd(usage.prompt_tokens - cached, out, p_in, p_out, 0, 0, w, r),
+            ),
+            (
+                "use this meter's read_multiplier, not the default 0.10",
+                lambda: ref.cost_usd(usage.prompt_tokens - cached, out, p_in, p_out, 0, cached),
+            ),
+        ]
+    write = usage.cache_creation_input_tokens or 0
+    read = usage.cache_read_input_tokens or 0
+    return [
+        (
+            "Anthropic: input_tokens is already the uncached part; do not subtract the cache",
+            lambda: ref.cost_usd(
+                max(usage.input_tokens - write - read, 0),
+                usage.output_tokens,
+                p_in,
+                p_out,
+                write,
+                read,
+                w,
+                r,
+            ),
+        ),
+        (
+            "Anthropic: add cache_creation_input_tokens (x write_multiplier) and "
+            "cache_read_input_tokens (x read_multiplier)",
+            lambda: ref.cost_usd(usage.input_tokens, usage.output_tokens, p_in, p_out, 0, 0, w, r),
+        ),
+    ]
 
 
 # (constructor args, usages fed in order, hint)
@@ -179,17 +299,27 @@ _METER_CASES: list[tuple[tuple[float, ...], list[Any], str]] = [
     "read_multiplier: float = 0.10); .add(usage) -> float; .total_usd: float",
     "running USD total across calls from Anthropic Usage or OpenAI CompletionUsage objects",
     ref.CostMeter,
+    parts=("add",),
 )
 def _check_meter(candidate: Any) -> Iterator[Case]:
     for args, usages, hint in _METER_CASES:
         want_meter = ref.CostMeter(*args)
-        meter = candidate(*args)
+        meter = call(f"CostMeter{args}", candidate, *args)
+        if isinstance(meter, Raised):
+            yield Case(False, f"CostMeter{args}", "a meter", str(meter), "keep the given __init__")
+            continue
         for i, usage in enumerate(usages, 1):
             want = want_meter.add(usage)
-            got = meter.add(usage)
             where = f"CostMeter{args}.add({_describe(usage)}) [call {i}]"
-            yield Case(
-                ok=_same(got, want), input=where, expected=_usd(want), got=_usd(got), hint=hint
+            got = call(where, meter.add, usage)
+            yield verdict(
+                where,
+                got,
+                want,
+                same=_same,
+                show=_usd,
+                rule=hint,
+                mistakes=_meter_mistakes(args, usage),
             )
             got_total = getattr(meter, "total_usd", None)
             yield Case(
@@ -248,15 +378,16 @@ def _fmt_shares(values: Any) -> str:
 def _check_shares(candidate: Any) -> Iterator[Case]:
     for messages, model, hint in _SHARE_CASES:
         want = ref.message_shares(messages, model)
-        got = candidate([dict(m) for m in messages], model)
+        label = f"message_shares({len(messages)} messages, model={model!r})"
+        got = call(label, candidate, [dict(m) for m in messages], model)
         try:
             ok = len(got) == len(want) and all(_same(g, w) for g, w in zip(got, want, strict=True))
         except TypeError:
             ok = False
         yield Case(
             ok=ok,
-            input=f"message_shares({len(messages)} messages, model={model!r})",
+            input=label,
             expected=_fmt_shares(want),
-            got=_fmt_shares(got),
+            got=str(got) if isinstance(got, Raised) else _fmt_shares(got),
             hint=hint,
         )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import time
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 from llmlab._paths import data_dir
 from llmlab.check._registry import Case, exercise
+from llmlab.check._sandbox import Raised, call, track_mock
 from llmlab.reference import streaming as ref
 from llmlab.sim import Simulator, mock
 
@@ -37,7 +38,7 @@ def _recorded_lines(seed: int, tools: bool) -> list[str]:
 
     client = anthropic.Anthropic(api_key=_KEY, max_retries=0)
     with (
-        mock(sim=Simulator(seed=seed, time_scale=0.001)),
+        track_mock(mock(sim=Simulator(seed=seed, time_scale=0.001))),
         client.messages.with_streaming_response.create(
             model=_MODEL,
             max_tokens=40,
@@ -106,26 +107,6 @@ def _show(events: object) -> str:
     ref.parse_sse,
 )
 def _check_parse_sse(candidate: Any) -> Iterator[Case]:
-    for seed, tools in ((3, False), (4, True)):
-        lines = _recorded_lines(seed, tools)
-        want = ref.parse_sse(lines)
-        got = candidate(list(lines))
-        kind = "a forced tool call" if tools else "a text reply"
-        ok = isinstance(got, list) and [tuple(e) for e in got] == want
-        first_diff = next(
-            (i for i, (g, w) in enumerate(zip(got or [], want, strict=False)) if tuple(g) != w),
-            min(len(got or []), len(want)),
-        )
-        yield Case(
-            ok=ok,
-            input=f"a recorded simulator stream of {kind} ({len(lines)} lines, {len(want)} events)",
-            expected=f"{len(want)} events; event {first_diff} = "
-            + _show(want[first_diff] if first_diff < len(want) else None),
-            got=f"{len(got) if isinstance(got, list) else type(got).__name__} events; event "
-            f"{first_diff} = "
-            + _show(got[first_diff] if isinstance(got, list) and first_diff < len(got) else None),
-            hint="an event ends at a blank line; its data: line is JSON (json.loads it)",
-        )
     hints = [
         "lines starting with ':' are comments: skip them",
         "when the lines run out, the event you were building still counts",
@@ -133,13 +114,74 @@ def _check_parse_sse(candidate: Any) -> Iterator[Case]:
         "the space after 'data:' is optional; with no event: line the name is 'message'",
     ]
     for (label, lines), hint in zip(_HANDMADE, hints, strict=True):
-        want = ref.parse_sse(lines)
-        try:
-            got = candidate(list(lines))
-        except (ValueError, KeyError, IndexError, json.JSONDecodeError) as exc:
-            got = f"{type(exc).__name__}: {exc}"
-        ok = isinstance(got, list) and [tuple(e) for e in got] == want
-        yield Case(ok=ok, input=label, expected=_show(want), got=_show(got), hint=hint)
+        yield _sse_case(label, candidate, lines, hint)
+    yield _glued_case(candidate)
+    for seed, tools in ((3, False), (4, True)):
+        lines = _recorded_lines(seed, tools)
+        kind = "a forced tool call" if tools else "a text reply"
+        label = f"a recorded simulator stream of {kind} ({len(lines)} lines)"
+        yield _sse_case(
+            label,
+            candidate,
+            lines,
+            "an event ends at a blank line; its data: line is JSON (json.loads it)",
+        )
+
+
+def _sse_case(label: str, candidate: Any, lines: list[str], hint: str) -> Case:
+    want = ref.parse_sse(lines)
+    got = call(label, candidate, list(lines))
+    if isinstance(got, Raised):
+        return Case(False, label, _show(want), str(got), hint)
+    try:
+        events = [tuple(e) for e in got]
+    except TypeError:
+        return Case(False, label, "a list of (name, data) tuples", _show(got), hint)
+    if events == want:
+        return Case(True, label)
+    at = next(
+        (i for i, (g, w) in enumerate(zip(events, want, strict=False)) if g != w),
+        min(len(events), len(want)),
+    )
+    return Case(
+        False,
+        f"{label}: event {at}",
+        f"{len(want)} events; event {at} = {_show(want[at] if at < len(want) else None)}",
+        f"{len(events)} events; event {at} = {_show(events[at] if at < len(events) else None)}",
+        hint,
+    )
+
+
+_GLUED = [
+    "event: content_block_delta",
+    'data: {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "first',
+    'data: second"}}',
+    "",
+    "event: message_stop",
+    'data: {"type": "message_stop"}',
+    "",
+]
+
+
+def _glued_case(candidate: Any) -> Case:
+    """Two data: lines that only parse when glued with '': joined with '\\n' (the rule) the
+    payload holds a raw newline inside a JSON string, which json.loads rejects."""
+    label = "an event whose two data: lines split a JSON string ('...\"first' / 'second\"}}')"
+    got = call(label, candidate, list(_GLUED))
+    glued = not isinstance(got, Raised) and isinstance(got, list) and "firstsecond" in repr(got)
+    if isinstance(got, Raised):
+        doc = getattr(got.exc, "doc", "")
+        ok = isinstance(got.exc, ValueError) and (not doc or "first\nsecond" in doc)
+    else:
+        ok = not glued
+    return Case(
+        ok,
+        label,
+        "the lines joined with '\\n' (json.loads then rejects the raw newline in the string)",
+        str(got) if isinstance(got, Raised) else _show(got),
+        "join several data: lines with '\\n', not '': the payload's line break is part of it",
+        diagnosed=glued,
+    )
 
 
 # -- 03.measure_ttft ----------------------------------------------------------------------------
@@ -157,6 +199,27 @@ def _system() -> str:
     return (data_dir() / "style_guide.md").read_text(encoding="utf-8")
 
 
+_OPEN_DELAY = 0.04  # s spent opening the stream (a connection, a queue) before any byte
+
+
+class _SlowOpen:
+    """A stream manager whose opening takes ``_OPEN_DELAY``: a clock started only after
+    ``with stream_factory() as stream`` misses that wait, which is part of the user's TTFT."""
+
+    def __init__(self, manager: Any) -> None:
+        self._manager = manager
+
+    def __enter__(self) -> Any:
+        time.sleep(_OPEN_DELAY)
+        return self._manager.__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._manager.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._manager, name)
+
+
 def _timed(fn: Any, seed: int, prompt: str, max_tokens: int) -> tuple[Any, bool]:
     """Run ``fn(stream_factory)`` against a fresh simulator; also say if the stream completed."""
     import anthropic
@@ -165,15 +228,18 @@ def _timed(fn: Any, seed: int, prompt: str, max_tokens: int) -> tuple[Any, bool]
     client = anthropic.Anthropic(api_key=_KEY, max_retries=0)
 
     def open_stream() -> Any:
-        return client.messages.stream(
-            model=_MODEL,
-            max_tokens=max_tokens,
-            system=_system(),
-            messages=[{"role": "user", "content": prompt}],
+        # no sampling parameters: anthropic 2.x (API version 2026-10-21) rejects them
+        return _SlowOpen(
+            client.messages.stream(
+                model=_MODEL,
+                max_tokens=max_tokens,
+                system=_system(),
+                messages=[{"role": "user", "content": prompt}],
+            )
         )
 
-    with mock(sim=sim):  # innermost mock wins: the checker's simulator, not the notebook's
-        result = fn(open_stream)
+    with track_mock(mock(sim=sim)):  # innermost mock wins: the checker's simulator
+        result = call(f"measure_ttft on {prompt[:40]!r}...", fn, open_stream)
     records = sim.billing.records
     return result, bool(records) and all(r.complete for r in records)
 
@@ -216,21 +282,40 @@ def _check_measure_ttft(candidate: Any) -> Iterator[Case]:
             and all(isinstance(x, int | float) for x in got)
         )
         if not shape_ok:
-            yield Case(False, label, "a tuple (ttft_s, total_s)", _show(got))
+            yield Case(
+                False,
+                label,
+                "a tuple (ttft_s, total_s)",
+                str(got) if isinstance(got, Raised) else _show(got),
+                "return (ttft_seconds, total_seconds)",
+            )
             continue
         ttft, total = float(got[0]), float(got[1])
+        late = _close(ttft, want[0] - _OPEN_DELAY) and _close(total, want[1] - _OPEN_DELAY)
+        hint = (
+            "start the clock BEFORE opening the stream (before `with stream_factory() as "
+            "stream:`): opening it is part of the wait; here it takes 40 ms"
+            if late
+            else "seconds, not milliseconds: time.perf_counter() differences are in seconds"
+            if _close(ttft, want[0] * 1000)
+            else "stop the clock at the first text delta (content_block_delta with a "
+            "text_delta), not at message_start"
+        )
         yield Case(
             ok=_close(ttft, want[0]),
             input=label + " (TTFT)",
             expected=f"about {want[0] * 1000:.0f} ms",
             got=f"{ttft * 1000:.0f} ms",
-            hint="start the clock before opening the stream; stop it at the first text delta "
-            "(content_block_delta with a text_delta), not at message_start; seconds, not ms",
+            hint=hint,
+            diagnosed=late,
         )
         yield Case(
             ok=_close(total, want[1]) and complete and ttft < total,
             input=label + " (total)",
             expected=f"about {want[1] * 1000:.0f} ms, stream read to the end",
             got=f"{total * 1000:.0f} ms" + ("" if complete else ", stream closed early"),
-            hint="keep reading until the stream ends, then stop the clock (same start as TTFT)",
+            hint=hint
+            if late
+            else "keep reading until the stream ends, then stop the clock (same start as TTFT)",
+            diagnosed=late,
         )

@@ -1,18 +1,22 @@
 """Lab 05 checker: a hand-written validate-and-retry loop, run through the real anthropic SDK.
 
 The checker opens its own simulator set to violate the schema (``Behaviour(schema_errors=N)``),
-records every request body the SDK sends, and checks the conversation the loop built.
+records every request body the simulator receives, and checks the conversation the loop built.
+Each rule is judged on its own evidence, so one missing piece fails one case, not five.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import ValidationError
+
 from llmlab._exceptions import StructuredOutputError
-from llmlab._httpgen import sdk_http
 from llmlab.check._registry import Case, exercise
+from llmlab.check._sandbox import Raised, call, track_mock
 from llmlab.reference import structured as ref
 from llmlab.sim import Simulator, mock
 
@@ -25,39 +29,49 @@ _REPORT = (
 _WANT = {"service": "checkout", "valid severity": True}
 
 
-def _run(candidate: Any, schema_errors: int) -> tuple[Any, BaseException | None, list[Any], int]:
-    """(result, exception, request bodies, upstream calls) of one run against a fresh simulator."""
+_SAMPLING = ("temperature", "top_p", "top_k")
+
+
+class _Recording(Simulator):
+    """The checker's simulator, keeping every Messages request body it was sent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bodies: list[dict[str, Any]] = []
+
+    def handle(self, request: Any) -> Any:
+        if request.path.endswith("/messages"):
+            with contextlib.suppress(ValueError):  # a malformed body is the simulator's to answer
+                self.bodies.append(json.loads(request.body))
+        return super().handle(request)
+
+
+def _run(
+    candidate: Any, schema_errors: int, *, with_log: bool = True
+) -> tuple[Any, list[dict[str, Any]], int, list[str]]:
+    """(result or Raised, request bodies, upstream calls, log) of one run on a fresh simulator."""
     import anthropic
 
     from llmlab.sim import Behaviour
 
-    bodies: list[Any] = []
-
-    def record(request: Any) -> None:
-        if request.url.path.endswith("/messages"):
-            bodies.append(json.loads(request.content))
-
-    sim = Simulator(seed=7, time_scale=0.001, behaviour=Behaviour(schema_errors=schema_errors))
+    sim = _Recording(seed=7, time_scale=0.001, behaviour=Behaviour(schema_errors=schema_errors))
     log: list[str] = []
-    result: Any = None
-    error: BaseException | None = None
-    client = anthropic.Anthropic(
-        api_key=_KEY,
-        max_retries=0,
-        http_client=sdk_http("anthropic").Client(event_hooks={"request": [record]}),
+    client = anthropic.Anthropic(api_key=_KEY, max_retries=0)
+    kwargs: dict[str, Any] = {"model": _MODEL, "max_attempts": 3}
+    if with_log:
+        kwargs["log"] = log
+    label = (
+        f"extract_incident(client, report, model={_MODEL!r}, max_attempts=3"
+        + (", log=[])" if with_log else ")")
+        + f" against Behaviour(schema_errors={schema_errors})"
     )
-    try:
-        with mock(sim=sim):  # innermost mock wins: the checker's simulator, not the notebook's
-            result = candidate(client, _REPORT, model=_MODEL, max_attempts=3, log=log)
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # judged below: the right type is part of the contract
-        error = exc
-    return result, error, bodies, sim.upstream_calls
+    with track_mock(mock(sim=sim)):  # innermost mock wins: the checker's simulator
+        result = call(label, candidate, client, _REPORT, **kwargs)
+    return result, sim.bodies, sim.upstream_calls, log
 
 
 def _error_results(body: dict[str, Any]) -> list[dict[str, Any]]:
-    last = body["messages"][-1]
+    last = (body.get("messages") or [{}])[-1]
     content = last.get("content")
     if last.get("role") != "user" or not isinstance(content, list):
         return []
@@ -65,10 +79,19 @@ def _error_results(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _tool_use_ids(body: dict[str, Any]) -> list[str]:
-    for message in reversed(body["messages"]):
+    for message in reversed(body.get("messages") or []):
         if message.get("role") == "assistant" and isinstance(message.get("content"), list):
-            return [b["id"] for b in message["content"] if b.get("type") == "tool_use"]
+            return [b.get("id") for b in message["content"] if b.get("type") == "tool_use"]
     return []
+
+
+def _valid(result: Any) -> bool:
+    return getattr(result, "service", None) == "checkout" and getattr(result, "severity", None) in (
+        "sev1",
+        "sev2",
+        "sev3",
+        "sev4",
+    )
 
 
 @exercise(
@@ -76,80 +99,125 @@ def _tool_use_ids(body: dict[str, Any]) -> list[str]:
     "extract_incident(client, report: str, *, model: str, max_attempts: int = 3, "
     "log: list[str] | None = None) -> Incident",
     "forced record_incident tool, Pydantic validation, is_error feedback, at most "
-    "max_attempts calls, then StructuredOutputError",
+    "max_attempts calls, then StructuredOutputError from the last ValidationError",
     ref.extract_incident,
 )
 def _check_validate_and_retry(candidate: Any) -> Iterator[Case]:
     # 1) one violation: the fed-back error fixes it on attempt 2
-    result, error, bodies, calls = _run(candidate, schema_errors=1)
-    got = (
-        {
-            "service": getattr(result, "service", None),
-            "valid severity": getattr(result, "severity", None) in ("sev1", "sev2", "sev3", "sev4"),
-        }
-        if result is not None
-        else None
-    )
-    yield Case(
-        ok=error is None and got == _WANT,
-        input="a model that breaks the schema once (Behaviour(schema_errors=1))",
-        expected=f"an Incident with {_WANT}",
-        got=f"{type(error).__name__}: {str(error)[:80]}" if error else str(got),
-        hint="validate with Incident.model_validate(block.input) and retry on ValidationError",
-    )
-    yield Case(
-        ok=calls == 2,
-        input="upstream calls for a model that breaks the schema once",
-        expected="2 (the failed attempt and one corrected retry)",
-        got=str(calls),
-        hint="stop at the first valid answer; a blind retry repeats the same mistake",
-    )
+    result, bodies, calls, log = _run(candidate, schema_errors=1)
     first = bodies[0] if bodies else {}
     choice = first.get("tool_choice") or {}
     yield Case(
         ok=choice.get("type") == "tool" and bool(first.get("tools")),
         input="the first request's tool_choice",
         expected='{"type": "tool", "name": <your tool>} with the tool declared in tools',
-        got=json.dumps(choice),
+        got=json.dumps(choice) if bodies else "no request was sent",
         hint="force the tool so the answer is always a schema-shaped tool_use block",
     )
-    second = bodies[1] if len(bodies) > 1 else {"messages": [{}]}
+    sampled = sorted({k for b in bodies for k in _SAMPLING if k in b})
+    yield Case(
+        ok=not sampled,
+        input="sampling parameters in the Anthropic requests",
+        expected="none (no temperature, top_p or top_k)",
+        got=", ".join(sampled) or "none",
+        hint="leave temperature out of Anthropic calls: anthropic 2.x (API version 2026-10-21) "
+        "answers 400 for sampling parameters; the forced tool already fixes the shape",
+        diagnosed=bool(sampled),
+    )
+    label = "a model that breaks the schema once (Behaviour(schema_errors=1))"
+    yield Case(
+        ok=_valid(result),
+        input=label,
+        expected="an Incident for service 'checkout'",
+        got=str(result) if isinstance(result, Raised) else repr(result)[:200],
+        hint="validate with Incident.model_validate(block.input) and retry on ValidationError",
+    )
+    if isinstance(result, Raised) and not bodies:
+        return  # nothing was sent: every later rule would only repeat this failure
+    yield Case(
+        ok=calls == 2,
+        input="upstream calls for a model that breaks the schema once",
+        expected="2 (the failed attempt and one corrected retry)",
+        got=str(calls),
+        hint="stop at the first valid answer"
+        if calls > 2
+        else "on a ValidationError, feed it back and call again",
+    )
+    if len(bodies) < 2:
+        return
+    second = bodies[1]
     results = _error_results(second)
     ids = _tool_use_ids(second)
-    flagged = [r for r in results if r.get("is_error") is True]
     yield Case(
-        ok=bool(flagged),
-        input="the retry request's last user message",
-        expected='a tool_result block with "is_error": true carrying the validation message',
-        got=json.dumps(results)[:160] or "no tool_result",
-        hint="append the assistant's tool_use turn, then a user tool_result with is_error=True",
+        ok=bool(results) and bool(ids),
+        input="the retry request's last two messages",
+        expected="the assistant's tool_use turn, then a user turn with a tool_result block",
+        got=f"{len(ids)} tool_use block(s) in the assistant turn, {len(results)} tool_result(s)",
+        hint="append {'role': 'assistant', 'content': response.content}, then a user turn "
+        "whose content is [{'type': 'tool_result', ...}]",
+    )
+    if not results:
+        return
+    yield Case(
+        ok=all(r.get("is_error") is True for r in results),
+        input="the retry's tool_result.is_error",
+        expected="True (the model must know its call failed)",
+        got=str([r.get("is_error") for r in results]),
+        hint="set 'is_error': True on the tool_result that carries the validation message",
     )
     yield Case(
-        ok=bool(flagged) and all(r.get("tool_use_id") in ids for r in flagged) and bool(ids),
+        ok=bool(ids) and all(r.get("tool_use_id") in ids for r in results),
         input="the retry's tool_result.tool_use_id",
         expected=f"the id of the tool_use it answers ({ids[0] if ids else '?'})",
         got=str([r.get("tool_use_id") for r in results]),
         hint="copy block.id of the tool_use you are answering",
     )
-    text = json.dumps(flagged)
+    text = json.dumps([r.get("content") for r in results]).lower()
     yield Case(
-        ok="validation error" in text.lower()
-        or "input should be" in text.lower()
-        or "field required" in text.lower(),
+        ok="validation error" in text or "input should be" in text or "field required" in text,
         input="the tool_result's content",
         expected="the Pydantic validation message (what was wrong, so the model can fix it)",
-        got=text[:120] or "nothing",
+        got=text[:200] or "nothing",
         hint="put str(exc) of the ValidationError in the tool_result content",
     )
-    # 2) a model that never complies: a typed failure after exactly max_attempts calls
-    result, error, bodies, calls = _run(candidate, schema_errors=5)
+    log_ok = len(log) == 1 and all(isinstance(x, str) and x for x in log)
+    yield Case(
+        ok=log_ok,
+        input="log after one failed attempt (log=[] passed in)",
+        expected="1 line describing the validation error",
+        got=f"{len(log)} lines: {log!r}"[:200],
+        hint="append one line to log for each failed attempt (when log is given)",
+        diagnosed=not log,
+    )
+    # 2) log left at its default: nothing to write to
+    plain, *_ = _run(candidate, schema_errors=1, with_log=False)
+    yield Case(
+        ok=_valid(plain),
+        input="the same model, log not passed (log=None)",
+        expected="an Incident for service 'checkout'",
+        got=str(plain) if isinstance(plain, Raised) else repr(plain)[:200],
+        hint="log is optional: write to it only `if log is not None`",
+    )
+    # 3) a model that never complies: a typed failure after exactly max_attempts calls
+    result, bodies, calls, log = _run(candidate, schema_errors=5)
+    error = result.exc if isinstance(result, Raised) else None
     yield Case(
         ok=isinstance(error, StructuredOutputError),
         input="a model that never complies (Behaviour(schema_errors=5)), max_attempts=3",
         expected="llmlab.StructuredOutputError",
-        got=type(error).__name__ if error else f"returned {result!r}"[:100],
+        got=str(result) if error else f"returned {result!r}"[:200],
         hint="after the last attempt raise StructuredOutputError(...) from the ValidationError",
     )
+    if isinstance(error, StructuredOutputError):
+        yield Case(
+            ok=isinstance(error.__cause__, ValidationError),
+            input="the StructuredOutputError's __cause__",
+            expected="the last pydantic ValidationError (raise ... from exc)",
+            got=type(error.__cause__).__name__ if error.__cause__ else "None",
+            hint="chain it: `raise StructuredOutputError(...) from last_error`, so the "
+            "traceback shows what was invalid",
+            diagnosed=error.__cause__ is None,
+        )
     yield Case(
         ok=calls == 3,
         input="upstream calls for a model that never complies, max_attempts=3",
@@ -157,3 +225,11 @@ def _check_validate_and_retry(candidate: Any) -> Iterator[Case]:
         got=str(calls),
         hint="count attempts: at most max_attempts calls, then give up",
     )
+    if log_ok:  # otherwise the case above already said what is wrong with the log
+        yield Case(
+            ok=len(log) == 3,
+            input="log after three failed attempts",
+            expected="3 lines, one per failed attempt",
+            got=f"{len(log)} lines",
+            hint="append one line to log for each failed attempt, the last one included",
+        )

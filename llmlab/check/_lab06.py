@@ -9,6 +9,7 @@ The checker's own simulator misbehaves on purpose: it calls a tool that does not
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -16,11 +17,13 @@ from pydantic import BaseModel
 
 from llmlab.check._async import run_async
 from llmlab.check._registry import Case, exercise
+from llmlab.check._sandbox import raised, running, track_mock
 from llmlab.reference import tools as ref
 
 _KEY = "sk-ant-llmlab-simulated"  # the checker's own simulator; never a real key
 _MODEL = "claude-sonnet-4-6"
 _GUARD = 12  # model calls after which the checker stops a loop that never ends
+_SLOW_TOOL = 0.05  # s per tool call where concurrency is measured
 
 
 class _StatusArgs(BaseModel):
@@ -30,14 +33,22 @@ class _StatusArgs(BaseModel):
 class _Probe:
     """The checker's tool: records every invocation (so dispatching junk is visible)."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 0.001) -> None:
         self.invoked: list[str | None] = []
+        self.spans: list[tuple[float, float]] = []
+        self.seconds = seconds  # how long one status lookup takes
 
     async def __call__(self, **kwargs: Any) -> str:  # accepts anything: we record what arrived
         service = kwargs.get("service")
         self.invoked.append(service)
-        await asyncio.sleep(0.001)
+        start = time.perf_counter()
+        await asyncio.sleep(self.seconds)
+        self.spans.append((start, time.perf_counter()))
         return f"{service}: healthy, error rate 0.1 percent"
+
+    def peak(self) -> int:
+        """The most invocations that were running at the same moment."""
+        return max((sum(1 for s, e in self.spans if s <= t < e) for t, _ in self.spans), default=0)
 
 
 class _Runaway(RuntimeError):
@@ -45,14 +56,14 @@ class _Runaway(RuntimeError):
 
 
 def _scenario(
-    candidate: Any, prompt: str, behaviour: Any, max_turns: int
+    candidate: Any, prompt: str, behaviour: Any, max_turns: int, tool_seconds: float = 0.001
 ) -> tuple[Any, BaseException | None, _Probe, int]:
     """(LoopResult, exception, tool probe, upstream calls) for one run in a private simulator."""
     import anthropic
 
     from llmlab.sim import Simulator, mock
 
-    probe = _Probe()
+    probe = _Probe(tool_seconds)
     tools = {
         "get_service_status": ref.ToolSpec(probe, _StatusArgs, "Current status of one service.")
     }
@@ -60,9 +71,8 @@ def _scenario(
 
     async def go() -> Any:
         client = anthropic.AsyncAnthropic(api_key=_KEY, max_retries=0)
-        inner = ref.anthropic_caller(
-            client, _MODEL, tools, [{"role": "user", "content": prompt}]
-        )
+        # no sampling parameters: anthropic 2.x (API version 2026-10-21) rejects them
+        inner = ref.anthropic_caller(client, _MODEL, tools, [{"role": "user", "content": prompt}])
         made = 0
 
         async def call_model(results: list[ref.ToolResult]) -> ref.ModelTurn:
@@ -77,19 +87,18 @@ def _scenario(
     result: Any = None
     error: BaseException | None = None
     # innermost mock wins: the checker's simulator answers, not the notebook's
-    with mock(sim=sim):
+    running(f"run_tool_loop(call_model, tools, max_turns={max_turns}) on {prompt!r}")
+    with track_mock(mock(sim=sim)):
         try:
             result = run_async(go)
-        except NotImplementedError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # judged by the cases, shown at the learner's line
             error = exc
     return result, error, probe, sim.upstream_calls
 
 
 def _describe(result: Any, error: BaseException | None) -> str:
     if error is not None:
-        return f"{type(error).__name__}: {str(error)[:90]}"
+        return str(raised(error))
     return (
         f"stopped={getattr(result, 'stopped', '?')!r}, turns={getattr(result, 'turns', '?')}, "
         f"answer={'yes' if getattr(result, 'answer', None) else 'none'}"
@@ -170,9 +179,9 @@ def _check_tool_loop(candidate: Any) -> Iterator[Case]:
         got=f"{calls} model calls; " + _describe(result, error),
         hint="count model calls and stop at max_turns (a per-turn cap)",
     )
-    # 4) parallel calls: every result must answer its own call
+    # 4) parallel calls: every result must answer its own call, and they run concurrently
     prompt = "Check the service status of checkout, payments and search."
-    result, error, probe, calls = _scenario(candidate, prompt, Behaviour(), 5)
+    result, error, probe, calls = _scenario(candidate, prompt, Behaviour(), 5, _SLOW_TOOL)
     by_id = {c.id: c for c in getattr(result, "calls", [])}
     pairs = [(by_id.get(r.call_id), r) for r in getattr(result, "results", [])]
     matched = [
@@ -186,3 +195,15 @@ def _check_tool_loop(candidate: Any) -> Iterator[Case]:
         got=_describe(result, error) if error else f"{len(pairs)} results, correlated={matched}",
         hint="build each ToolResult with the id of the call you ran (asyncio.gather keeps order)",
     )
+    if error is None and len(probe.spans) == 3:
+        peak = probe.peak()
+        yield Case(
+            ok=peak == 3,
+            input=f"three calls in one turn, each tool taking {_SLOW_TOOL * 1000:.0f} ms",
+            expected="all 3 running at once (concurrently)",
+            got=f"at most {peak} running at once",
+            hint="run one turn's tool calls concurrently: "
+            "await asyncio.gather(*(run_tool(c, tools) for c in turn.tool_calls)), "
+            "not one `await` after another in a for loop",
+            diagnosed=peak == 1,
+        )

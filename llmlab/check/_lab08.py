@@ -9,6 +9,7 @@ import anthropic
 
 from llmlab._exceptions import CircuitOpenError
 from llmlab.check._registry import Case, exercise
+from llmlab.check._sandbox import current_case, raised, running, track_mock
 from llmlab.reference import breaker as ref
 from llmlab.reference.retry import is_retryable
 from llmlab.sim import FaultPlan, Simulator, mock
@@ -42,13 +43,16 @@ def _call(breaker: Any, fn: Callable[[], Any]) -> str:
     return "ok"
 
 
-def _acceptance(candidate: Any, faults: int) -> list[tuple[str, str, str, str]]:
-    """Drive the breaker through the SDK; return (step, expected, got, hint) rows."""
-    rows: list[tuple[str, str, str, str]] = []
+Row = tuple[str, str, str, str]  # (step, expected, got, hint)
+
+
+def _acceptance(candidate: Any, faults: int, rows: list[Row]) -> None:
+    """Drive the breaker through the SDK, appending (step, expected, got, hint) rows."""
+    running(f"[SDK, {faults} scripted 500s] CircuitBreaker(5, 30.0, clock)")
     clock = ref.FakeClock(1000.0)
     breaker = candidate(5, 30.0, clock)
     sim = Simulator(seed=8, time_scale=0.001, faults=FaultPlan.scripted(["500"] * faults))
-    with mock(sim=sim):  # innermost mock wins: the checker's simulator, not the notebook's
+    with track_mock(mock(sim=sim)):  # innermost mock wins: the checker's simulator
         client = anthropic.Anthropic(api_key=_KEY, max_retries=0)
 
         def fn() -> Any:
@@ -62,6 +66,7 @@ def _acceptance(candidate: Any, faults: int) -> list[tuple[str, str, str, str]]:
             rows.append((f"[SDK, {faults} scripted 500s] {step}", want, got, hint))
 
         for i in range(1, 6):
+            running(f"[SDK, {faults} scripted 500s] failed call {i} of 5 (HTTP 500)")
             outcome = _call(breaker, fn)
             want_state = "open" if i == 5 else "closed"
             row(
@@ -98,7 +103,7 @@ def _acceptance(candidate: Any, faults: int) -> list[tuple[str, str, str, str]]:
             "half-open lets exactly one probe through; others fail fast until it reports",
         )
         if not first:
-            return rows
+            return
         before = ref.requests_reaching(sim)
         probe_fails = faults > 5
         try:
@@ -136,12 +141,11 @@ def _acceptance(candidate: Any, faults: int) -> list[tuple[str, str, str, str]]:
             _call(breaker, fn),
             "closed lets every call through",
         )
-    return rows
 
 
-def _fake_counts(candidate: Any) -> list[tuple[str, str, str, str]]:
+def _fake_counts(candidate: Any, rows: list[Row]) -> None:
     """Pure-clock cases: consecutive counting, custom threshold, count reset after closing."""
-    rows: list[tuple[str, str, str, str]] = []
+    running("CircuitBreaker(threshold=5): 4 failures, 1 success, 4 failures")
     clock = ref.FakeClock()
     b = candidate(threshold=5, reset_seconds=30.0, clock=clock)
     for _ in range(4):
@@ -160,6 +164,7 @@ def _fake_counts(candidate: Any) -> list[tuple[str, str, str, str]]:
             "count CONSECUTIVE failures: a success resets the count",
         )
     )
+    running("CircuitBreaker(threshold=3, reset_seconds=10.0): 3 failures")
     b3 = candidate(threshold=3, reset_seconds=10.0, clock=clock)
     states = []
     for _ in range(3):
@@ -174,6 +179,7 @@ def _fake_counts(candidate: Any) -> list[tuple[str, str, str, str]]:
             "use the threshold argument",
         )
     )
+    running("threshold=3, 10 s after opening: a successful probe, then 3 failures")
     clock.advance(10.0)
     b3.before_call()
     b3.record_success()
@@ -190,6 +196,7 @@ def _fake_counts(candidate: Any) -> list[tuple[str, str, str, str]]:
             "closing resets the failure count; it takes `threshold` new failures to open",
         )
     )
+    running("CircuitBreaker(clock=...) with the defaults: 5 failures")
     default = candidate(clock=clock)
     for _ in range(5):
         default.before_call()
@@ -202,7 +209,6 @@ def _fake_counts(candidate: Any) -> list[tuple[str, str, str, str]]:
             "the defaults are threshold=5, reset_seconds=30.0",
         )
     )
-    return rows
 
 
 @exercise(
@@ -213,8 +219,32 @@ def _fake_counts(candidate: Any) -> list[tuple[str, str, str, str]]:
     "closed -> open after `threshold` consecutive failures; fail fast while open; "
     "after reset_seconds one half-open probe; success closes, failure re-opens",
     ref.CircuitBreaker,
+    parts=("__init__", "state", "before_call", "record_success", "record_failure"),
 )
 def _check_breaker(candidate: Any) -> Iterator[Case]:
-    rows = _fake_counts(candidate) + _acceptance(candidate, 5) + _acceptance(candidate, 6)
-    for step, want, got, hint in rows:
-        yield Case(ok=want == got, input=step, expected=want, got=got, hint=hint)
+    groups: list[Callable[[list[Row]], None]] = [
+        lambda rows: _fake_counts(candidate, rows),
+        lambda rows: _acceptance(candidate, 5, rows),
+        lambda rows: _acceptance(candidate, 6, rows),
+    ]
+    for group in groups:
+        rows: list[Row] = []
+        try:
+            group(rows)
+        except Exception as exc:  # judged as the step it interrupted, at the learner's line
+            error: Exception | None = exc
+        else:
+            error = None
+        for step, want, got, hint in rows:
+            yield Case(ok=want == got, input=step, expected=want, got=got, hint=hint)
+        if error is not None:
+            yield Case(
+                False,
+                current_case() or "the breaker",
+                "the step to complete without an exception",
+                str(raised(error)),
+                "before_call() raises CircuitOpenError only while open (or while a half-open "
+                "probe is out); closed lets every call through"
+                if isinstance(error, CircuitOpenError)
+                else "the breaker's methods should not raise here",
+            )

@@ -6,7 +6,7 @@ import hashlib
 import math
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anthropic.types
@@ -15,6 +15,7 @@ import openai.types.chat
 
 from llmlab._exceptions import BudgetExceededError
 from llmlab.check._registry import Case, exercise
+from llmlab.check._sandbox import Raised, call, current_case
 from llmlab.reference import ledger as ref
 from llmlab.reference import redact as ref_redact
 
@@ -193,9 +194,10 @@ def _check_ledger_row(candidate: Any) -> Iterator[Case]:
     for label, response, provider, latency, ttft in _row_cases():
         kwargs = {"provider": provider, "feature": "triage", "tenant": "acme"}
         want = ref.ledger_row(response, latency_ms=latency, ttft_ms=ttft, **kwargs)
-        got = candidate(response, latency_ms=latency, ttft_ms=ttft, **kwargs)
+        got = call(label, candidate, response, latency_ms=latency, ttft_ms=ttft, **kwargs)
         if not isinstance(got, dict):
-            yield Case(False, label, "a dict", type(got).__name__, "return a plain dict")
+            shown = str(got) if isinstance(got, Raised) else type(got).__name__
+            yield Case(False, label, "a dict", shown, "return a plain dict")
             continue
         wrong = [k for k in _ROW_KEYS if k not in got or not _same(got[k], want[k])]
         if not wrong:
@@ -237,6 +239,36 @@ def _card_leaks(out: str, card: str) -> list[str]:
     ref_redact.redact,
 )
 def _check_redact(candidate: Any) -> Iterator[Case]:
+    def redact(text: str, key: bytes) -> str:
+        out = call(f"redact({text!r}, key)", candidate, text, key)
+        if isinstance(out, Raised):
+            raise _Stopped(out)
+        return str(out)
+
+    try:
+        yield from _redact_cases(redact)
+    except _Stopped as stop:
+        yield Case(
+            False,
+            current_case(),
+            "a string with the e-mails and card numbers replaced",
+            str(stop.raised),
+            "hmac.new(key, value.encode(), hashlib.sha256): key is bytes already, the value "
+            "must be encoded to bytes"
+            if isinstance(stop.raised.exc, TypeError)
+            else "redact must return the text, whatever it contains",
+        )
+
+
+class _Stopped(Exception):
+    """The learner's redact raised: the remaining cases cannot run."""
+
+    def __init__(self, raised: Raised) -> None:
+        super().__init__(str(raised))
+        self.raised = raised
+
+
+def _redact_cases(candidate: Callable[[str, bytes], str]) -> Iterator[Case]:
     got = candidate(_PLAIN, _KEY_A)
     yield Case(
         got == _PLAIN,
@@ -317,6 +349,17 @@ def _check_redact(candidate: Any) -> Iterator[Case]:
         "distinct fingerprints, the first one repeated",
         f"{two!r} / {again!r}",
         "one fingerprint per distinct value",
+    )
+    upper = candidate("from Jane.Doe@Example.COM", _KEY_A)
+    lower = candidate("from jane.doe@example.com", _KEY_A)
+    yield Case(
+        upper == lower,
+        "the same e-mail in two spellings (Jane.Doe@Example.COM, jane.doe@example.com)",
+        "the same fingerprint (lower-case the address before hashing)",
+        f"{upper!r} vs {lower!r}",
+        "e-mail addresses are case-insensitive in practice: fingerprint value.lower(), so "
+        "one customer correlates however they typed it",
+        diagnosed=upper != lower,
     )
     spaced = candidate(f"card {_CARDS[0]}", _KEY_A)
     plain = candidate(f"card {re.sub(r'[^0-9]', '', _CARDS[0])}", _KEY_A)
@@ -401,11 +444,13 @@ def _check_check_budget(candidate: Any) -> Iterator[Case]:
     for tenant, estimate, limit, refuse, hint in _BUDGET_CASES:
         conn = _budget_db()
         label = f"check_budget(conn, {tenant!r}, estimate_usd={estimate}, limit_usd={limit})"
-        try:
-            candidate(conn, tenant, estimate, limit)
+        outcome = call(label, candidate, conn, tenant, estimate, limit)
+        if not isinstance(outcome, Raised):
             got = "returned (call allowed)"
-        except BudgetExceededError:
+        elif isinstance(outcome.exc, BudgetExceededError):
             got = "raised BudgetExceededError"
+        else:
+            got = str(outcome)
         want = "raised BudgetExceededError" if refuse else "returned (call allowed)"
         (count,) = conn.execute("SELECT COUNT(*) FROM calls").fetchone()
         yield Case(got == want, label, want, got, hint)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from llmlab._exceptions import BudgetExceededError, CircuitOpenError
 from llmlab.check._async import run_async
 from llmlab.check._registry import Case, exercise
+from llmlab.check._sandbox import Raised, call, running, track_mock
 from llmlab.reference import client as ref
 from llmlab.reference import orchestration as orch
 from llmlab.sim import FaultPlan, Simulator, mock
@@ -138,7 +139,7 @@ def _error_zoo() -> tuple[tuple[str, BaseException, bool], ...]:
 )
 def _check_infra(candidate: Any) -> Iterator[Case]:
     for described, exc, want in _error_zoo():
-        got = candidate(exc)
+        got = call(f"is_infra_error({described})", candidate, exc)
         if want:
             hint = (
                 "failures inside a stream arrive while you iterate, as httpx's own errors or as "
@@ -152,7 +153,7 @@ def _check_infra(candidate: Any) -> Iterator[Case]:
             ok=got is want,
             input=f"{described}: {type(exc).__name__}",
             expected=str(want),
-            got=repr(got),
+            got=str(got) if isinstance(got, Raised) else repr(got),
             hint=hint,
         )
 
@@ -179,7 +180,7 @@ _VOTES: list[list[str]] = [
 def _check_vote(candidate: Any) -> Iterator[Case]:
     for labels in _VOTES:
         want = orch.majority_vote(labels)
-        got = candidate(list(labels))
+        got = call(f"majority_vote({labels})", candidate, list(labels))
         tie = len([n for n in set(labels) if labels.count(n) == labels.count(want)]) > 1
         yield Case(
             ok=got == want,
@@ -219,10 +220,13 @@ async def _run_map_reduce(candidate: Any, chunks: list[str], limit: int) -> tupl
     orch.map_reduce,
 )
 def _check_map_reduce(candidate: Any) -> Iterator[Case]:
-    for chunks, limit in ((_CHUNKS, 3), (_CHUNKS[:2], 5)):
-        with mock(sim=Simulator(seed=10, time_scale=0.01)):  # the checker's simulator answers
+    for fixture, limit in ((_CHUNKS, 3), (_CHUNKS[:2], 5)):
+        chunks = list(fixture)  # a copy: a candidate that mutates its input cannot break later runs
+        running(f"map_reduce(client, {len(chunks)} chunks, limit={limit})")
+        with track_mock(mock(sim=Simulator(seed=10, time_scale=0.01))):  # the checker's simulator
+            given = list(chunks)
             result, rec = run_async(
-                lambda c=chunks, n=limit: _run_map_reduce(candidate, c, n)  # type: ignore[misc]
+                lambda c=given, n=limit: _run_map_reduce(candidate, c, n)  # type: ignore[misc]
             )
         n = len(chunks)
         case = f"{n} chunks, limit={limit}"
@@ -257,31 +261,28 @@ def _check_map_reduce(candidate: Any) -> Iterator[Case]:
             continue
         combine_req, combine_res = rec.results[others[0]]
         combine_span = rec.spans[others[0]]
-        after = all(
-            combine_span.start >= span.end - 1e-9
-            for i, span in enumerate(rec.spans)
-            if i != others[0]
-        )
+        last_map_end = max(span.end for i, span in enumerate(rec.spans) if i != others[0])
+        gap_ms = (combine_span.start - last_map_end) * 1000
         yield Case(
-            ok=after,
+            ok=gap_ms >= -1e-6,
             input=f"{case}: the combine call starts after every map call finished",
-            expected="True",
-            got=str(after),
+            expected="combine start - last map end >= 0 ms",
+            got=f"{gap_ms:+.1f} ms",
             hint="await all the summaries (asyncio.gather) before the combine call",
         )
         combined = combine_req.messages[0].text
-        in_order, at = True, 0
+        placed, at = 0, 0
         for c in chunks:  # each summary must appear after the previous one
             found = combined.find(by_chunk[c].text, at)
             if found < 0:
-                in_order = False
                 break
-            at = found + len(by_chunk[c].text)
+            placed, at = placed + 1, found + len(by_chunk[c].text)
         yield Case(
-            ok=in_order,
+            ok=placed == n,
             input=f"{case}: the combine prompt holds every summary, in chunk order",
-            expected="True",
-            got=str(in_order),
+            expected=f"{n} of {n} summaries in chunk order",
+            got=f"{placed} of {n} in order"
+            + ("" if placed == n else f" (summary of chunk {placed + 1} missing or out of order)"),
             hint="asyncio.gather returns results in argument order; as_completed does not",
         )
         same = getattr(result, "request_id", None) == combine_res.request_id

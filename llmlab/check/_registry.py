@@ -25,6 +25,7 @@ class Case:
     expected: str = ""
     got: str = ""
     hint: str = ""
+    diagnosed: bool = False  # the hint names a recognised mistake (shown before generic hints)
 
 
 Checker = Callable[[Any], Iterator[Case]]
@@ -37,18 +38,34 @@ class Exercise:
     summary: str
     reference: Any
     checker: Checker
+    parts: tuple[str, ...] = ()  # a class exercise's methods the learner writes (stub detection)
+    time_limit: float = 10.0  # seconds the whole check may take
 
 
 _REGISTRY: dict[str, Exercise] = {}
 
 
-def exercise(id: str, signature: str, summary: str, reference: Any) -> Callable[[Checker], Checker]:
-    """Register the decorated checker for exercise ``id``."""
+def exercise(
+    id: str,
+    signature: str,
+    summary: str,
+    reference: Any,
+    *,
+    parts: tuple[str, ...] = (),
+    time_limit: float = 10.0,
+) -> Callable[[Checker], Checker]:
+    """Register the decorated checker for exercise ``id``.
+
+    ``parts`` names the methods of a class exercise that the lab stubs out; ``time_limit`` bounds
+    the whole check, so a learner's endless loop gets a verdict instead of a hung notebook.
+    """
 
     def register(checker: Checker) -> Checker:
         if id in _REGISTRY:
             raise ExerciseError(f"exercise {id!r} registered twice")
-        _REGISTRY[id] = Exercise(id, signature, summary, reference, checker)
+        _REGISTRY[id] = Exercise(
+            id, signature, summary, reference, checker, parts=parts, time_limit=time_limit
+        )
         return checker
 
     return register

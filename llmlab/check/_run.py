@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from llmlab.check._registry import Case, get
+from llmlab.check._sandbox import learner_line_of_traceback, shorten, supervise
+from llmlab.check._stub import unwritten
 
 T = TypeVar("T")
 _MAX_SHOWN = 3
@@ -21,6 +24,7 @@ class CheckResult:
     cases: int = 0
     failures: list[Case] = field(default_factory=list)
     error: str = ""
+    output: str = ""  # what the learner's code printed during the check (capped)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -35,38 +39,86 @@ class CheckResult:
                 "(`raise NotImplementedError`) with your code, then run this cell again."
             )
         if self.passed:
-            return f"[{self.exercise_id}] passed all {self.cases} hidden cases."
-        lines = [
-            f"[{self.exercise_id}] {len(self.failures)} of {self.cases} hidden cases failed."
-            if not self.error
-            else f"[{self.exercise_id}] {self.error}"
-        ]
-        for case in self.failures[:_MAX_SHOWN]:
-            lines.append(f"  - on {case.input}: expected {case.expected}, got {case.got}")
+            return f"[{self.exercise_id}] passed all {self.cases} hidden cases." + self._printed()
+        lines = []
+        if self.error:
+            lines.append(f"[{self.exercise_id}] {self.error}")
+        if self.failures or not self.error:
+            lines.append(
+                f"[{self.exercise_id}] {len(self.failures)} of {self.cases} hidden cases failed."
+            )
+        # recognised mistakes first (their hint names what is actually wrong), and among them
+        # the mistake that explains the most failed cases: one case can fit two mistakes
+        votes = Counter(c.hint for c in self.failures if c.diagnosed)
+        ordered = sorted(self.failures, key=lambda c: (not c.diagnosed, -votes[c.hint]))
+        for case in ordered[:_MAX_SHOWN]:
+            lines.append(f"  - on {shorten(case.input, 200)}:")
+            lines.append(f"      expected {shorten(case.expected)}")
+            lines.append(f"      got      {shorten(case.got)}")
             if case.hint:
-                lines.append(f"    hint: {case.hint}")
-        if len(self.failures) > _MAX_SHOWN:
-            lines.append(f"  ... and {len(self.failures) - _MAX_SHOWN} more")
-        return "\n".join(lines)
+                lines.append(f"      hint: {case.hint}")
+        rest = ordered[_MAX_SHOWN:]
+        if rest:
+            named = "; ".join(shorten(c.input, 60) for c in rest[:5])
+            more = f" (+{len(rest) - 5})" if len(rest) > 5 else ""
+            lines.append(f"  ... and {len(rest)} more: {named}{more}")
+        return "\n".join(lines) + self._printed()
+
+    def _printed(self) -> str:
+        if not self.output:
+            return ""
+        return "\n  your code printed:\n" + "\n".join(
+            "    " + line for line in self.output.splitlines()
+        )
 
 
 _results: dict[str, CheckResult] = {}
 
 
-def run(exercise_id: str, candidate: Any) -> CheckResult:
-    """Run the hidden cases without printing (tests use this)."""
+def _describe_crash(exc: BaseException, current: str) -> str:
+    where = learner_line_of_traceback(exc.__traceback__)
+    text = f"your code raised {type(exc).__name__}: {shorten(str(exc), 200)}"
+    if current:
+        text += f"\n  while running: {shorten(current, 200)}"
+    if where:
+        text += f"\n  at {where}"
+    return text
+
+
+def run(exercise_id: str, candidate: Any, *, time_limit: float | None = None) -> CheckResult:
+    """Run the hidden cases without printing (tests use this).
+
+    ``time_limit`` overrides the exercise's own limit on the whole check (in seconds).
+    """
     ex = get(exercise_id)
+    limit = ex.time_limit if time_limit is None else time_limit
     result = CheckResult(exercise_id, passed=False, attempted=True)
-    try:
-        for case in ex.checker(candidate):
-            result.cases += 1
-            if not case.ok:
-                result.failures.append(case)
-    except NotImplementedError:
+    missing, written = unwritten(candidate, ex.parts)
+    if missing and not written:
         result.attempted = False
-    except Exception as exc:  # a learner's bug is feedback, not a crash
-        result.error = f"your code raised {type(exc).__name__}: {exc}"
-    result.passed = result.attempted and not result.failures and not result.error
+        _results[exercise_id] = result
+        return result
+    if missing:
+        result.error = (
+            f"{len(ex.parts) - len(missing)} of {len(ex.parts)} methods written; still the stub "
+            f"(raise NotImplementedError): {', '.join(missing)}. Write those, then run again."
+        )
+        _results[exercise_id] = result
+        return result
+    outcome = supervise(lambda: ex.checker(candidate), limit)
+    result.output = outcome.output
+    for case in outcome.cases:
+        result.cases += 1
+        if not case.ok:
+            result.failures.append(case)
+    if outcome.timed_out:
+        result.error = (
+            f"{outcome.timed_out}. Look for a loop that never ends, a sleep or a wait without "
+            f"a timeout (the whole check gets {limit:g} s)."
+        )
+    elif outcome.crash is not None:
+        result.error = _describe_crash(outcome.crash, outcome.current)
+    result.passed = not result.failures and not result.error
     _results[exercise_id] = result
     return result
 

@@ -107,7 +107,7 @@ def extract_incident(
     for attempt in range(1, max_attempts + 1):
         response = client.messages.create(
             model=model,
-            max_tokens=512,
+            max_tokens=512,  # no temperature: anthropic 2.x rejects sampling parameters
             system="Triage the incident report with the record_incident tool.",
             tools=[incident_tool()],
             tool_choice={"type": "tool", "name": TOOL_NAME},

@@ -49,6 +49,13 @@ def _number(body: dict[str, Any], name: str, low: float, high: float) -> float |
     return float(value)
 
 
+#: fields a chat message may carry (any role); anything else is a 400, as on the real API
+_MESSAGE_FIELDS = frozenset(
+    {"role", "content", "name", "tool_calls", "tool_call_id", "refusal", "audio", "function_call"}
+    | {"annotations"}  # an assistant message echoed back as the SDK returned it
+)
+
+
 def _text_of(content: Any, where: str) -> str:
     if content is None:
         return ""
@@ -98,6 +105,14 @@ def _conversation(body: dict[str, Any]) -> Conversation:
                 "invalid_value",
             )
         role = m["role"]
+        unknown = sorted(set(m) - _MESSAGE_FIELDS)
+        if unknown:
+            raise _bad(
+                f"Additional properties are not allowed ({unknown[0]!r} was unexpected) - "
+                f"'{where}'",
+                where,
+                "invalid_value",
+            )
         text = _text_of(m.get("content"), f"{where}.content")
         if role != "tool" and pending:
             raise _bad(

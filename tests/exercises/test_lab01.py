@@ -16,6 +16,8 @@ from llmlab.check import all_exercises, get, run
 from llmlab.reference import sampling as ref
 from llmlab.sim import _sampling as sim_sampling
 
+from ._helpers import first_hint
+
 # ---------------------------------------------------------------- wrong softmax variants
 
 
@@ -98,6 +100,26 @@ def top_p_sorted_output(probs: Sequence[float], p: float) -> list[float]:
     return sorted(ref.top_p_filter(probs, p), reverse=True)
 
 
+def top_p_no_tolerance(probs: Sequence[float], p: float) -> list[float]:
+    if p >= 1:
+        return list(probs)
+    order = sorted(range(len(probs)), key=lambda i: -probs[i])
+    keep, cumulative = [], 0.0
+    for i in order:
+        keep.append(i)
+        cumulative += probs[i]
+        if cumulative >= p:  # 0.7 + 0.2 = 0.8999999999999999 < 0.9: keeps one token too many
+            break
+    return _renorm(probs, keep)
+
+
+def top_p_sorts_in_place(probs: Sequence[float], p: float) -> list[float]:
+    assert isinstance(probs, list)
+    want = ref.top_p_filter(probs, p)
+    probs.sort(reverse=True)  # the caller's list is changed
+    return want
+
+
 # ---------------------------------------------------------------- wrong top-k variants
 
 
@@ -115,6 +137,17 @@ def top_k_no_renorm(probs: Sequence[float], k: int) -> list[float]:
 
 def top_k_sorted_output(probs: Sequence[float], k: int) -> list[float]:
     return sorted(ref.top_k_filter(probs, k), reverse=True)
+
+
+def top_k_zero_keeps_nothing(probs: Sequence[float], k: int) -> list[float]:
+    if k >= len(probs):
+        return list(probs)
+    keep = sorted(range(len(probs)), key=lambda i: -probs[i])[:k]
+    return (
+        [float(q) if i in keep else 0.0 for i, q in enumerate(probs)]
+        if k == 0
+        else _renorm(probs, keep)
+    )
 
 
 # ---------------------------------------------------------------- wrong penalty variants
@@ -157,8 +190,15 @@ WRONG = {
         softmax_no_shift,
         softmax_unnormalised,
     ],
-    "01.top_p": [top_p_one_too_many, top_p_one_too_few, top_p_no_renorm, top_p_sorted_output],
-    "01.top_k": [top_k_ties_high, top_k_no_renorm, top_k_sorted_output],
+    "01.top_p": [
+        top_p_one_too_many,
+        top_p_one_too_few,
+        top_p_no_renorm,
+        top_p_sorted_output,
+        top_p_no_tolerance,
+        top_p_sorts_in_place,
+    ],
+    "01.top_k": [top_k_ties_high, top_k_no_renorm, top_k_sorted_output, top_k_zero_keeps_nothing],
     "01.penalties": [
         penalties_presence_on_zero,
         penalties_freq_once,
@@ -182,6 +222,36 @@ def test_reference_passes(exercise_id: str) -> None:
 def test_wrong_variant_fails(exercise_id: str, wrong: Callable[..., Any]) -> None:
     result = run(exercise_id, wrong)
     assert result.attempted and not result.passed, f"{wrong.__name__} was accepted"
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "wrong", "words"),
+    [
+        ("01.softmax", softmax_unnormalised, "SUM of the exponentials"),
+        ("01.softmax", softmax_multiplies, "you multiplied"),
+        ("01.softmax", softmax_t0_last_max, "FIRST maximum"),
+        ("01.top_p", top_p_no_renorm, "renormalise"),
+        ("01.top_p", top_p_no_tolerance, "0.8999999999999999"),
+        ("01.top_p", top_p_sorted_output, "INPUT order"),
+        ("01.top_p", top_p_sorts_in_place, "do not change the list"),
+        ("01.top_k", top_k_zero_keeps_nothing, "k = 0 means top-k is off"),
+        ("01.top_k", top_k_ties_high, "LOWER index"),
+        ("01.penalties", penalties_presence_on_zero, "count of 0"),
+        ("01.penalties", penalties_presence_times_count, "applies once"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None) if callable(v) else None,
+)
+def test_first_hint_names_the_mistake(exercise_id: str, wrong: Any, words: str) -> None:
+    result = run(exercise_id, wrong)
+    assert not result.passed
+    assert words in first_hint(result), result.report()
+
+
+def test_exception_reports_case_and_learner_line() -> None:
+    result = run("01.softmax", softmax_t0_divides)
+    report = result.report()
+    assert "temperature=0.0" in report and "ZeroDivisionError" in report
+    assert "scaled = [x / temperature for x in logits]" in report, report
 
 
 @pytest.mark.parametrize("exercise_id", IDS)

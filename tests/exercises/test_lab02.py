@@ -11,6 +11,8 @@ from llmlab import tokens
 from llmlab.check import all_exercises, get, run
 from llmlab.reference import cost as ref
 
+from ._helpers import first_hint
+
 # ---------------------------------------------------------------- wrong cost_usd variants
 
 
@@ -225,6 +227,47 @@ def shares_no_name_token(messages: Sequence[Mapping[str, Any]], model: str = "gp
     return out
 
 
+def cost_output_at_input_rate(
+    input_tokens: int,
+    output_tokens: int,
+    price_in: float,
+    price_out: float,
+    cache_write_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    write_multiplier: float = 1.25,
+    read_multiplier: float = 0.10,
+) -> float:
+    per = price_in / 1e6
+    return (
+        input_tokens * per
+        + cache_write_tokens * per * write_multiplier
+        + cache_read_tokens * per * read_multiplier
+        + output_tokens * per  # output priced at the input rate
+    )
+
+
+def cost_no_output(
+    input_tokens: int,
+    output_tokens: int,
+    price_in: float,
+    price_out: float,
+    cache_write_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    write_multiplier: float = 1.25,
+    read_multiplier: float = 0.10,
+) -> float:
+    return ref.cost_usd(
+        input_tokens,
+        0,
+        price_in,
+        price_out,
+        cache_write_tokens,
+        cache_read_tokens,
+        write_multiplier,
+        read_multiplier,
+    )
+
+
 WRONG: dict[str, list[Any]] = {
     "02.cost_usd": [
         cost_reads_at_write_rate,
@@ -233,6 +276,8 @@ WRONG: dict[str, list[Any]] = {
         cost_no_per_million,
         cost_cache_also_input,
         cost_fixed_multipliers,
+        cost_output_at_input_rate,
+        cost_no_output,
     ],
     "02.CostMeter": [
         MeterLastCallOnly,
@@ -265,6 +310,23 @@ def test_reference_passes(exercise_id: str) -> None:
 def test_wrong_variant_fails(exercise_id: str, wrong: Any) -> None:
     result = run(exercise_id, wrong)
     assert result.attempted and not result.passed, f"{wrong.__name__} was accepted"
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "wrong", "words"),
+    [
+        ("02.cost_usd", cost_output_at_input_rate, "price_out, not price_in"),
+        ("02.cost_usd", cost_no_output, "output tokens' cost"),
+        ("02.cost_usd", cost_no_per_million, "MILLION"),
+        ("02.cost_usd", cost_fixed_multipliers, "multipliers passed in"),
+        ("02.cost_usd", cost_cache_also_input, "do not add them to the input"),
+        ("02.CostMeter", MeterOpenAIDoubleCounts, "INCLUDES cached_tokens"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None) if callable(v) else None,
+)
+def test_first_hint_names_the_mistake(exercise_id: str, wrong: Any, words: str) -> None:
+    result = run(exercise_id, wrong)
+    assert not result.passed and words in first_hint(result), result.report()
 
 
 def _stub_fn(*args: Any, **kwargs: Any) -> Any:

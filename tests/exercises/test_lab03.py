@@ -11,6 +11,8 @@ import pytest
 from llmlab.check import run
 from llmlab.reference import streaming as ref
 
+from ._helpers import first_hint
+
 
 def test_references_pass() -> None:
     for exercise_id, fn in (("03.parse_sse", ref.parse_sse), ("03.measure_ttft", ref.measure_ttft)):
@@ -88,9 +90,33 @@ def sse_space_required(lines: list[str]) -> list[tuple[str, dict]]:
     return ref.parse_sse([line for line in lines if not line.startswith("data:{")])
 
 
+def sse_joins_with_nothing(lines: list[str]) -> list[tuple[str, Any]]:
+    """Right in every way but one: several data: lines are glued with '' instead of '\\n'."""
+    events, name, data = [], None, []
+
+    def dispatch() -> None:
+        if data:
+            events.append((name or "message", json.loads("".join(data))))
+
+    for line in lines:
+        if not line:
+            dispatch()
+            name, data = None, []
+        elif not line.startswith(":"):
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                name = value
+            elif field == "data":
+                data.append(value)
+    dispatch()
+    return events
+
+
 @pytest.mark.parametrize(
     "wrong",
     [
+        sse_joins_with_nothing,
         sse_strict_triples,
         sse_no_final_flush,
         sse_last_data_line_wins,
@@ -147,6 +173,19 @@ def ttft_without_streaming(factory: Any) -> tuple[float, float]:
     return elapsed, elapsed
 
 
+def ttft_clock_after_open(factory: Any) -> tuple[float, float]:
+    """Right in every way but one: the clock starts once the stream is already open."""
+    ttft = None
+    with factory() as stream:
+        start = time.perf_counter()
+        for event in stream:
+            delta = getattr(event, "delta", None)
+            if ttft is None and getattr(delta, "type", "") == "text_delta":
+                ttft = time.perf_counter() - start
+        total = time.perf_counter() - start
+    return ttft or total, total
+
+
 def ttft_swapped(factory: Any) -> tuple[float, float]:
     ttft, total = ref.measure_ttft(factory)
     return total, ttft
@@ -155,6 +194,7 @@ def ttft_swapped(factory: Any) -> tuple[float, float]:
 @pytest.mark.parametrize(
     "wrong",
     [
+        ttft_clock_after_open,
         ttft_at_message_start,
         ttft_at_first_block,
         ttft_in_milliseconds,
@@ -166,6 +206,20 @@ def ttft_swapped(factory: Any) -> tuple[float, float]:
 def test_measure_ttft_rejects(wrong: Any) -> None:
     result = run("03.measure_ttft", wrong)
     assert result.attempted and not result.passed
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "wrong", "words"),
+    [
+        ("03.parse_sse", sse_joins_with_nothing, "not ''"),
+        ("03.measure_ttft", ttft_clock_after_open, "start the clock BEFORE opening"),
+        ("03.measure_ttft", ttft_in_milliseconds, "seconds, not milliseconds"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None) if callable(v) else None,
+)
+def test_first_hint_names_the_mistake(exercise_id: str, wrong: Any, words: str) -> None:
+    result = run(exercise_id, wrong)
+    assert not result.passed and words in first_hint(result), result.report()
 
 
 def test_text_stream_variant_passes() -> None:

@@ -9,6 +9,8 @@ import pytest
 from llmlab.check import run
 from llmlab.reference.caching import cache_savings
 
+from ._helpers import first_hint
+
 
 def test_reference_passes_and_textbook_figures() -> None:
     assert run("04.cache_savings", cache_savings).passed
@@ -88,9 +90,36 @@ def read_discount_as_ninety_percent_of_write(*a: Any) -> float:
     return _generic(*a, read_mult=0.9)
 
 
+def writes_not_capped_by_calls(
+    calls: int, cached: int, uncached: int, out: int, writes: int, p_in: float, p_out: float
+) -> float:
+    """Right except that 288 scheduled writes on a 100-call day make 'minus 188' reads."""
+    rest = calls * (uncached * p_in + out * p_out)
+    base = calls * cached * p_in + rest
+    prefix = (writes * 1.25 + (calls - writes) * 0.10) * cached * p_in
+    return (base - (prefix + rest)) / base
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (output_ignored_everywhere, "output tokens"),
+        (baseline_without_output, "output tokens"),
+        (savings_in_dollars, "FRACTION"),
+        (reads_at_write_price, "reads cost 0.10x"),
+        (writes_not_capped_by_calls, "min(writes_per_day, calls_per_day)"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_first_hint_names_the_mistake(wrong: Any, words: str) -> None:
+    result = run("04.cache_savings", wrong)
+    assert not result.passed and words in first_hint(result), result.report()
+
+
 @pytest.mark.parametrize(
     "wrong",
     [
+        writes_not_capped_by_calls,
         reads_at_write_price,
         no_write_premium,
         writes_on_every_call,

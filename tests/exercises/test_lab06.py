@@ -12,6 +12,8 @@ from llmlab.check import run
 from llmlab.reference import tools as ref
 from llmlab.reference.tools import LoopResult, ToolCall, ToolResult, ToolSpec
 
+from ._helpers import first_hint
+
 
 def _make(
     *,
@@ -70,8 +72,12 @@ def test_reference_passes() -> None:
     assert run("06.tool_loop", ref.run_tool_loop).passed
 
 
-def test_sequential_tools_are_allowed() -> None:
-    assert run("06.tool_loop", _make(sequential=True)).passed
+def test_sequential_tools_are_caught_and_named() -> None:
+    # the exercise says "run the tools it asks for concurrently": one await after another
+    # passes every other rule, so the concurrency case is its only (and first) failure
+    result = run("06.tool_loop", _make(sequential=True))
+    assert len(result.failures) == 1, result.report()
+    assert "concurrently" in first_hint(result), result.report()
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ import pytest
 from llmlab.check import run
 from llmlab.reference import retry as ref
 
+from ._helpers import first_hint
+
 T = TypeVar("T")
 
 
@@ -80,6 +82,27 @@ def test_backoff_rejects(wrong: Callable[..., float]) -> None:
     assert not run("07.backoff_delay", wrong).passed
 
 
+def backoff_jitter_before_cap(
+    attempt: int, base: float = 1.0, cap: float = 60.0, rand: Callable[[], float] = random.random
+) -> float:
+    return min(cap, rand() * base * 2**attempt)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (backoff_no_jitter, "did not use rand"),
+        (backoff_off_by_one, "attempt counts from 0"),
+        (backoff_no_cap, "cap the ceiling"),
+        (backoff_jitter_before_cap, "capping after the jitter"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_backoff_hint_names_the_mistake(wrong: Callable[..., float], words: str) -> None:
+    result = run("07.backoff_delay", wrong)
+    assert not result.passed and words in first_hint(result), result.report()
+
+
 # -- 07.retry_call ----------------------------------------------------------------------------
 def _make_retry(
     *,
@@ -87,6 +110,7 @@ def _make_retry(
     classify: bool = True,
     sleep_after_last: bool = False,
     extra_attempt: bool = False,
+    seconds_only: bool = False,
 ) -> Callable[..., Any]:
     def retry_call(
         fn: Callable[[], T],
@@ -107,6 +131,10 @@ def _make_retry(
                 if not retryable or (last and not sleep_after_last):
                     raise
                 wait = ref.retry_after_seconds(exc) if honour_retry_after else None
+                if seconds_only:  # reads retry-after, ignores retry-after-ms
+                    response = getattr(exc, "response", None)
+                    header = response.headers.get("retry-after") if response else None
+                    wait = float(header) if header else None
                 sleep(wait if wait is not None else ref.backoff_delay(attempt, base, cap, rand))
                 if last:
                     raise
@@ -122,11 +150,23 @@ def _make_retry(
         _make_retry(classify=False),  # retries 400 and insufficient_quota
         _make_retry(sleep_after_last=True),
         _make_retry(extra_attempt=True),
+        _make_retry(seconds_only=True),
     ],
-    ids=["ignores-retry-after", "retries-400", "sleeps-after-last", "exceeds-max-attempts"],
+    ids=[
+        "ignores-retry-after",
+        "retries-400",
+        "sleeps-after-last",
+        "exceeds-max-attempts",
+        "ignores-retry-after-ms",
+    ],
 )
 def test_retry_rejects(wrong: Callable[..., Any]) -> None:
     assert not run("07.retry_call", wrong).passed
+
+
+def test_retry_after_ms_ignored_is_named() -> None:
+    result = run("07.retry_call", _make_retry(seconds_only=True))
+    assert "read retry-after-ms FIRST" in first_hint(result), result.report()
 
 
 def test_retry_variant_factory_is_faithful() -> None:

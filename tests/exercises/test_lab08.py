@@ -87,3 +87,19 @@ def test_stub_not_attempted() -> None:
 
     result = run("08.CircuitBreaker", Stub)
     assert not result.attempted
+
+
+class FailsFastWhileClosed(CircuitBreaker):
+    """Counts failures right but refuses calls once two failures are on the books."""
+
+    def before_call(self) -> None:
+        if self._failures >= 2:
+            raise CircuitOpenError("too many failures")  # while still closed
+        super().before_call()
+
+
+def test_circuit_open_error_reports_step_and_line() -> None:
+    report = run("08.CircuitBreaker", FailsFastWhileClosed).report()
+    assert "raised CircuitOpenError: too many failures" in report, report
+    assert "4 failures, 1 success, 4 failures" in report
+    assert 'raise CircuitOpenError("too many failures")' in report

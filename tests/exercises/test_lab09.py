@@ -17,6 +17,8 @@ from llmlab.pricing import cost
 from llmlab.reference import ledger as ref
 from llmlab.reference import redact as ref_redact
 
+from ._helpers import first_hint
+
 IDS = ("09.ledger_row", "09.redact", "09.check_budget")
 
 
@@ -332,9 +334,34 @@ def redact_spaced_cards_only(text: str, key: bytes) -> str:
     return spaced.sub(lambda m: f"<card:{ref_redact.fingerprint(m.group(), key)}>", text)
 
 
+def redact_email_case_kept(text: str, key: bytes) -> str:
+    """Right in every way but one: the e-mail is fingerprinted as typed, not lower-cased."""
+    text = EMAIL.sub(lambda m: f"<email:{ref_redact.fingerprint(m.group(), key)}>", text)
+    digits = lambda m: re.sub(r"[^0-9]", "", m.group())  # noqa: E731
+    return CARD.sub(lambda m: f"<card:{ref_redact.fingerprint(digits(m), key)}>", text)
+
+
+def redact_str_key(text: str, key: bytes) -> str:
+    """hmac.new with a str value: a TypeError inside the learner's code."""
+    return EMAIL.sub(lambda m: hmac.new(key, m.group(), hashlib.sha256).hexdigest(), text)  # type: ignore[arg-type]
+
+
+def test_email_case_is_named() -> None:
+    result = run("09.redact", redact_email_case_kept)
+    assert len(result.failures) == 1 and "value.lower()" in first_hint(result), result.report()
+
+
+def test_type_error_reports_case_and_line() -> None:
+    report = run("09.redact", redact_str_key).report()
+    assert "raised TypeError" in report and "redact(" in report, report
+    assert "hmac.new(key, m.group(), hashlib.sha256)" in report, report
+
+
 @pytest.mark.parametrize(
     "wrong",
     [
+        redact_email_case_kept,
+        redact_str_key,
         redact_unkeyed,
         redact_keeps_last4,
         redact_all_digits,

@@ -126,3 +126,16 @@ async def returns_the_summaries(client: Any, chunks: Sequence[str], *, limit: in
 def test_wrong_map_reduce_fails(wrong: Any) -> None:
     result = run("10.map_reduce", wrong)
     assert result.attempted and not result.passed, wrong.__name__
+
+
+async def map_reduce_consumes_chunks(client: Any, chunks: list[str], *, limit: int = 5) -> Any:
+    """Right answer, but it empties the list it was handed (pop until nothing is left)."""
+    mine = list(chunks)
+    chunks.clear()
+    return await orch.map_reduce(client, mine, limit=limit)
+
+
+def test_a_mutating_candidate_does_not_break_later_checks() -> None:
+    run("10.map_reduce", map_reduce_consumes_chunks)
+    result = run("10.map_reduce", orch.map_reduce)
+    assert result.passed, result.report()
