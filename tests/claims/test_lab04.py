@@ -162,3 +162,74 @@ def test_traffic_every_86_seconds_writes_once_and_matches_the_one_write_estimate
     textbook = cache_savings(n, prefix, uncached, out, round(n * 86 / 300), 3.0, 15.0)
     assert abs(measured - one_write) < 0.01
     assert abs(measured - textbook) > 0.05
+
+
+def _create_v2(client: anthropic.Anthropic, **kwargs: Any) -> Any:
+    """The notebook's create_v2: the 2026-10-21 fields on anthropic 2.x or an older SDK."""
+    if int(anthropic.__version__.split(".")[0]) >= 2:
+        return client.messages.create(**kwargs)
+    new = {k: kwargs.pop(k) for k in ("cache_control", "diagnostics") if k in kwargs}
+    return client.messages.create(
+        **kwargs, extra_body=new, extra_headers={"anthropic-version": "2026-10-21"}
+    )
+
+
+def test_top_level_cache_control_caches_a_growing_conversation_and_diagnostics_name_the_edit() -> (
+    None
+):
+    """Notebook claims: with a top-level breakpoint turn 1 writes and each later turn reads the
+    whole previous conversation; an edited system prompt reports system_changed and the tokens
+    it kept out of the cache (about the whole previous prompt)."""
+    auto = {"type": "ephemeral"}
+    with llmlab.sim.mock(seed=4, time_scale=0.001):
+        client = anthropic.Anthropic(api_key="test")
+        turns: list[dict[str, Any]] = [{"role": "user", "content": "Checkout is failing."}]
+        usages = []
+        for turn in range(3):
+            r = _create_v2(
+                client, model=MODEL, max_tokens=10, system=STYLE, messages=turns, cache_control=auto
+            )
+            usages.append(r.usage)
+            turns += [
+                {"role": "assistant", "content": r.content[0].text},
+                {"role": "user", "content": f"And after step {turn + 1}?"},
+            ]
+        assert usages[0].cache_creation_input_tokens > 1024
+        assert usages[0].cache_read_input_tokens == 0
+        for before, after in zip(usages, usages[1:], strict=False):
+            written = before.cache_creation_input_tokens + before.cache_read_input_tokens
+            assert after.cache_read_input_tokens == written
+        first = turns[:1]
+        base = _create_v2(
+            client,
+            model=MODEL,
+            max_tokens=10,
+            system=STYLE,
+            messages=first,
+            cache_control=auto,
+            diagnostics={"previous_message_id": None},
+        )
+        same = _create_v2(
+            client,
+            model=MODEL,
+            max_tokens=10,
+            system=STYLE,
+            messages=first,
+            cache_control=auto,
+            diagnostics={"previous_message_id": base.id},
+        )
+        edited = _create_v2(
+            client,
+            model=MODEL,
+            max_tokens=10,
+            system=STYLE + "\nAlways answer in English.",
+            messages=first,
+            cache_control=auto,
+            diagnostics={"previous_message_id": same.id},
+        )
+    assert same.model_dump().get("diagnostics") is None
+    reason = edited.model_dump()["diagnostics"]["cache_miss_reason"]
+    assert reason["type"] == "system_changed"
+    previous_prompt = same.usage.cache_read_input_tokens + same.usage.input_tokens
+    assert reason["cache_missed_input_tokens"] == previous_prompt
+    assert edited.usage.cache_read_input_tokens == 0
