@@ -12,7 +12,9 @@ Hierarchy (httpx style: catch ``LlmlabError`` to catch anything llmlab raises)::
     ├── BudgetExceededError   a tenant's budget refused a call before it was made
     ├── StructuredOutputError the model's output never validated within the allowed attempts
     ├── ProviderUnavailableError every provider failed (or was open) for one client call
-    └── ExerciseError         an exercise id is unknown or a candidate has the wrong shape
+    ├── ExerciseError         an exercise id is unknown or a candidate has the wrong shape
+    └── LedgerWriteWarning    a warning, not raised: a ledger row could not be written (the
+                              call's response is returned anyway; the row is in the log)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ __all__ = [
     "CircuitOpenError",
     "DataFileError",
     "ExerciseError",
+    "LedgerWriteWarning",
     "LlmlabError",
     "NotebookBuildError",
     "PricingError",
@@ -73,3 +76,7 @@ class ProviderUnavailableError(LlmlabError):
 
 class ExerciseError(LlmlabError):
     """Raised by ``llmlab.check`` for an unknown exercise id or a candidate of the wrong kind."""
+
+
+class LedgerWriteWarning(LlmlabError, UserWarning):
+    """Warned (not raised) when a ledger row could not be written; the response is kept."""

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from llmlab._exceptions import BudgetExceededError
+from llmlab._exceptions import BudgetExceededError, LedgerWriteWarning
 from llmlab.pricing import cost
 from llmlab.reference.redact import fingerprint, redact
 
@@ -81,11 +83,23 @@ CREATE TABLE IF NOT EXISTS calls (
 """
 
 _TRACE_NS = uuid.UUID("5b0e6c1e-9d1a-4c55-9a57-0a11c0ffee09")
+_issued = threading.Lock()
+_highest = 0  # the largest seq this process has turned into a uuid5 id
 
 
 def trace_id(seq: int) -> str:
-    """A deterministic trace id for the ``seq``-th call (uuid5), so stored outputs are stable."""
-    return str(uuid.uuid5(_TRACE_NS, str(seq)))
+    """A trace id for the ``seq``-th call that never repeats within this process.
+
+    The first time the process reaches ``seq`` the id is the uuid5 of ``seq``, so a notebook run
+    top to bottom stores the same ids every time; a ``seq`` that comes round again (a re-run
+    cell restarting its counter, a second ledger) gets a random uuid4 instead of a duplicate.
+    """
+    global _highest
+    with _issued:
+        if seq > _highest:
+            _highest = seq
+            return str(uuid.uuid5(_TRACE_NS, str(seq)))
+    return str(uuid.uuid4())
 
 
 def _get(obj: Any, name: str, default: Any = 0) -> Any:
@@ -276,7 +290,9 @@ class Ledger:
 
     ``record`` is the only writer: it inserts the row and logs the same fields as one JSON line,
     for successes and failures alike. ``clock`` stamps rows (pass a simulator's clock for
-    reproducible plots); ``budgets`` maps tenant -> USD limit.
+    reproducible plots); ``budgets`` maps tenant -> USD limit. A row that cannot be written is
+    reported (a :class:`~llmlab.LedgerWriteWarning` and an ERROR log line carrying the row),
+    never raised: by then the provider has billed the call, and its response must not be lost.
     """
 
     def __init__(
@@ -291,7 +307,9 @@ class Ledger:
         self.conn, self.logger, self.key = conn, logger, key
         self.budgets = dict(budgets or {})
         self.clock = clock
-        self.seq = 0
+        conn.execute(SCHEMA)
+        # continue after the rows already there (a reopened file after a kernel restart)
+        (self.seq,) = conn.execute("SELECT COUNT(*) FROM calls").fetchone()
 
     def record(self, row: Mapping[str, Any], prompt: str) -> dict[str, Any]:
         """Insert one row and log it; the prompt is kept only as its keyed fingerprint."""
@@ -305,14 +323,43 @@ class Ledger:
             if full[k] is not None:
                 full[k] = round(full[k], 3)
         full["prompt_fp"] = fingerprint(prompt, self.key)
-        placeholders = ", ".join("?" for _ in FIELDS)
-        self.conn.execute(
-            f"INSERT INTO calls ({', '.join(FIELDS)}) VALUES ({placeholders})",
-            [full[k] for k in FIELDS],
-        )
+        written = self._insert(full)
         level = logging.INFO if full["status"] == "ok" else logging.WARNING
         self.logger.log(level, "llm_call", extra={"ledger": full})
+        if written is not None:
+            self._report(full, written)
         return full
+
+    def _insert(self, full: dict[str, Any]) -> sqlite3.Error | None:
+        """Insert ``full``; a trace id some other writer already used is replaced and retried.
+
+        Returns the error that kept the row out of the table, or None once it is in.
+        """
+        placeholders = ", ".join("?" for _ in FIELDS)
+        sql = f"INSERT INTO calls ({', '.join(FIELDS)}) VALUES ({placeholders})"
+        for _ in range(3):
+            try:
+                self.conn.execute(sql, [full[k] for k in FIELDS])
+                return None
+            except sqlite3.IntegrityError as exc:
+                if "calls.trace_id" not in str(exc):
+                    return exc
+                full["trace_id"] = str(uuid.uuid4())
+            except sqlite3.Error as exc:  # locked, read-only, disk full, closed connection
+                return exc
+        return sqlite3.IntegrityError("no free trace id after 3 attempts")
+
+    def _report(self, full: Mapping[str, Any], exc: BaseException) -> None:
+        """Say loudly that a row is not in the table, naming it; the log line keeps its fields."""
+        what = f"{type(exc).__name__}: {exc}"
+        self.logger.error("ledger_write_failed %s", what, extra={"ledger": full})
+        warnings.warn(
+            f"ledger row {full.get('trace_id')} (request {full.get('request_id')}, tenant "
+            f"{full.get('tenant')!r}, ${full.get('cost_usd') or 0:.6f}) was not written to the "
+            f"ledger ({what}); the call's response is returned and the row is in the log",
+            LedgerWriteWarning,
+            stacklevel=3,
+        )
 
     def call(
         self,
@@ -325,7 +372,10 @@ class Ledger:
         prompt: str,
         estimate_usd: float = 0.0,
     ) -> Any:
-        """Check the tenant's budget, run ``send()`` (returns response and TTFT s), record it."""
+        """Check the tenant's budget, run ``send()`` (returns response and TTFT s), record it.
+
+        Once ``send()`` has returned, the response is returned whatever happens to its row.
+        """
         if tenant in self.budgets:
             check_budget(self.conn, tenant, estimate_usd, self.budgets[tenant])
         start = time.perf_counter()
@@ -346,14 +396,19 @@ class Ledger:
             )
             raise
         latency = (time.perf_counter() - start) * 1000
-        row = ledger_row(
-            response,
-            provider=provider,
-            feature=feature,
-            tenant=tenant,
-            latency_ms=latency,
-            ttft_ms=ttft * 1000,
-        )
+        try:
+            row = ledger_row(
+                response,
+                provider=provider,
+                feature=feature,
+                tenant=tenant,
+                latency_ms=latency,
+                ttft_ms=ttft * 1000,
+            )
+        except Exception as exc:  # e.g. a model missing from the price snapshot
+            partial = {"request_id": getattr(response, "id", None), "tenant": tenant}
+            self._report({"provider": provider, "model": model, **partial}, exc)
+            return response
         self.record(row, prompt)
         return response
 

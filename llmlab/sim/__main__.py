@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from llmlab._exceptions import SimulatorError
+from llmlab.sim._asgi import ADMIN_TOKEN_HEADER, is_loopback
+
+ADMIN_TOKEN_ENV = "LLMLAB_ADMIN_TOKEN"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,7 +19,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve /anthropic/v1/... and /openai/v1/...")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host: the API accepts any key, so anyone who can reach it "
+        "can use it",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=None,
+        help="token that opens /admin/... to non-loopback clients, sent as the "
+        f"{ADMIN_TOKEN_HEADER} header (default ${ADMIN_TOKEN_ENV}; none: loopback only)",
+    )
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--seed", type=int, default=0)
     serve.add_argument(
@@ -36,10 +52,27 @@ def main(argv: list[str] | None = None) -> int:
         help='comma-separated scripted faults, e.g. "500,500,500" (then normal)',
     )
     args = parser.parse_args(argv)
+    if not is_loopback(args.host):
+        if not args.allow_remote:
+            print(
+                f"llmlab.sim: refusing to bind {args.host}: it is not a loopback address, and "
+                "the simulator accepts any API key and lets loopback clients script its faults. "
+                "Pass --allow-remote to expose it anyway.",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            f"llmlab.sim: WARNING: serving on {args.host}, reachable from other machines; "
+            "anyone who reaches it can use the API with any key. /admin/... answers remote "
+            "clients only with the admin token.",
+            file=sys.stderr,
+            flush=True,
+        )
 
     import uvicorn
 
-    from llmlab.sim import FaultPlan, RateLimits, SimApp, Simulator
+    from llmlab.sim import FaultPlan, RateLimits, Simulator
+    from llmlab.sim._asgi import uvicorn_config
     from llmlab.sim._ratelimit import DEFAULT_LIMITS
 
     try:
@@ -65,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         f"OPENAI_BASE_URL=http://{args.host}:{args.port}/openai/v1)",
         flush=True,
     )
-    uvicorn.run(SimApp(sim), host=args.host, port=args.port, log_level="warning")
+    token = args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
+    uvicorn.Server(uvicorn_config(sim, args.host, args.port, admin_token=token)).run()
     return 0
 
 

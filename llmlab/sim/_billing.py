@@ -8,8 +8,10 @@ from dataclasses import asdict, dataclass, field
 from llmlab.pricing import cost
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BillingRecord:
+    """What one request was billed: ids and token counts, never a body (kept per call)."""
+
     request_id: str
     provider: str
     model: str

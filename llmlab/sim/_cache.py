@@ -6,12 +6,30 @@ Anthropic: explicit breakpoints. OpenAI: automatic prefixes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 #: blocks the lookup checks from each breakpoint back (the breakpoint's own block included)
 LOOKBACK = 20
+#: Prefixes one cache keeps (~250 bytes each): far beyond any lab's working set, so only a
+#: flood of distinct long prompts ever meets the bound (real caches evict under pressure too).
+MAX_ENTRIES = 20_000
+
+_E = TypeVar("_E")
+
+
+def _bound(entries: dict[str, _E], expires: Callable[[_E], float], now: float) -> None:
+    """Past MAX_ENTRIES, drop expired entries, then those closest to expiring, to 3/4 of it."""
+    if len(entries) <= MAX_ENTRIES:
+        return
+    for key in [k for k, v in entries.items() if expires(v) <= now]:
+        del entries[key]
+    excess = len(entries) - MAX_ENTRIES * 3 // 4
+    if excess > 0:
+        for key in sorted(entries, key=lambda k: expires(entries[k]))[:excess]:
+            del entries[key]
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,7 @@ class AnthropicCache:
             else:
                 result.written_5m += tokens - covered
             covered = tokens
+        _bound(self.entries, lambda e: e.expires, now)
         return result
 
     def _longest_hit(
@@ -124,4 +143,5 @@ class OpenAICache:
         for b, key in zip(boundaries, keys, strict=True):
             born = self.entries[key][1] if key in self.entries and b <= cached else now
             self.entries[key] = (now + self.idle_ttl, born)
+        _bound(self.entries, lambda e: e[0], now)
         return cached

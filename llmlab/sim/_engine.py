@@ -77,7 +77,8 @@ class Simulator:
         # generation requests the provider served (fault-injected errors are in stats.errors)
         self.upstream_calls = 0
         self.live = False  # set by llmlab.setup() under LLMLAB_PROVIDER=live: physics is not ours
-        self._seen: Counter[str] = Counter()
+        # how often each request body was seen, keyed by 16 bytes of its digest (never the body)
+        self._seen: Counter[bytes] = Counter()
         self._lock = threading.RLock()
         self.max_concurrency: int | None = None
         self._slots = _Slots()
@@ -150,9 +151,10 @@ class Simulator:
     ) -> np.random.Generator:
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
         digest = hashlib.sha256(f"{self.seed}|{provider}|{canonical}".encode()).hexdigest()
+        seen = bytes.fromhex(digest[:32])
         with self._lock:
-            occurrence = 0 if fixed_seed is not None else self._seen[digest]
-            self._seen[digest] += 1
+            occurrence = 0 if fixed_seed is not None else self._seen[seen]
+            self._seen[seen] += 1
         material = f"{digest}|{occurrence}|{fixed_seed}".encode()
         return np.random.default_rng(int.from_bytes(hashlib.sha256(material).digest()[:8], "big"))
 
@@ -233,6 +235,10 @@ class _Slots:
         with self._lock:
             if slot in self._ends:
                 self._ends[slot] = min(self._ends[slot], now)
+
+
+def _settled(tokens: int, complete: bool) -> None:
+    """What a finished playback holds instead of its billing callback: billing is settled."""
 
 
 class _Playback(Iterator[Piece]):
@@ -324,11 +330,16 @@ class _Playback(Iterator[Piece]):
             complete = True  # everything was sent; the reader just did not ask for the end
         kind = self._fault.kind if self._fault is not None else ""
         if self._whole:
-            if kind == "hang":
-                return  # never served
-            self._on_close(self._timeline[0][2], complete)
+            tokens = None if kind == "hang" else self._timeline[0][2]  # a hang was never served
         else:
-            self._on_close(self._generated_by(now), complete)
+            tokens = self._generated_by(now)
+        on_close = self._on_close
+        # let go of the body and of the request the billing callback holds: a finished
+        # response an adapter (or a recorder around it) keeps must not keep them alive
+        self._timeline, self._deadlines = [], []
+        self._on_close = _settled
+        if tokens is not None:
+            on_close(tokens, complete)
 
     def close(self) -> None:
         """The adapter stopped reading (finished, timed out, cancelled or cut)."""

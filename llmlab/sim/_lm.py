@@ -22,7 +22,9 @@ from llmlab._paths import data_dir
 EOS = 0  # model-local id of the end-of-reply token; every paragraph of the corpus ends with it
 _LAMBDAS = (0.55, 0.30, 0.15)  # trigram, bigram, unigram interpolation weights
 _ADD_K = 0.01  # smoothing that gives every vocabulary token some probability
-_MEMO_SIZE = 4096  # memoised next-token distributions (about 14 KB each)
+# memoised next-token distributions per tokenizer (about 14 KB each, so at most ~14 MB); the
+# simulator's time goes to tokenising prompts, and 4096 entries were no faster than 1024
+_MEMO_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ class NGramModel:
         cached = self._memo.get(key)
         if cached is None:
             if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
+                del self._memo[next(iter(self._memo))]  # the oldest entry
             cached = self._compute(a, b)
             cached.setflags(write=False)
             self._memo[key] = cached

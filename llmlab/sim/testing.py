@@ -12,11 +12,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 
-from llmlab.sim import SimApp, Simulator, mock
+from llmlab.sim import Simulator, mock
+from llmlab.sim._asgi import uvicorn_config
 
 TEST_TIME_SCALE = 0.01
 
@@ -56,18 +58,14 @@ def sim() -> Iterator[Simulator]:
         yield simulator
 
 
-@pytest.fixture
-def sim_server() -> Iterator[SimServer]:
-    """A fresh simulator served by uvicorn in a background thread on a free loopback port."""
+@contextmanager
+def serving(simulator: Simulator, *, admin_token: str | None = None) -> Iterator[SimServer]:
+    """Serve ``simulator`` with uvicorn in a background thread on a free loopback port."""
     import uvicorn
 
     host = "127.0.0.1"
-    simulator = Simulator(seed=0, time_scale=TEST_TIME_SCALE)
     port = _free_port(host)
-    config = uvicorn.Config(
-        SimApp(simulator), host=host, port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(simulator, host, port, admin_token=admin_token))
     thread = threading.Thread(target=server.run, name="llmlab-sim-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -80,3 +78,10 @@ def sim_server() -> Iterator[SimServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def sim_server() -> Iterator[SimServer]:
+    """A fresh simulator (seed 0, time scale 0.01) served over HTTP on a free loopback port."""
+    with serving(Simulator(seed=0, time_scale=TEST_TIME_SCALE)) as server:
+        yield server

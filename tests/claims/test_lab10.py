@@ -165,6 +165,7 @@ def test_under_fire_no_call_while_open_no_duplicate_and_the_ledger_matches() -> 
     tools = {"create_ticket": ToolSpec(open_ticket, TicketArgs, "Open a ticket.")}
     outcomes: Counter[str] = Counter()
     latencies: list[float] = []
+    ticket_jobs_ok: set[str] = set()
 
     async def go() -> None:
         fire = client_for(
@@ -223,6 +224,8 @@ def test_under_fire_no_call_while_open_no_duplicate_and_the_ledger_matches() -> 
                                 LLMRequest.ask(f"Summarise incident {i}.", max_tokens=40)
                             )
                         outcomes["ok"] += 1
+                        if i % 5 == 0:
+                            ticket_jobs_ok.add(f"job-{i}")
                         latencies.append(time.perf_counter() - start)
                         return
                     except Exception as exc:
@@ -254,7 +257,14 @@ def test_under_fire_no_call_while_open_no_duplicate_and_the_ledger_matches() -> 
     assert outcomes["ok"] >= 475
     assert fire.stats["open_refusals"] > 0  # the breaker really opened during the outage
     assert sum(sent_while_open.values()) == 0
-    assert len(tickets.tickets) == len({t["summary"] for t in tickets.tickets}) == 100
+    # No duplicate ticket, and every ticket job that succeeded has its ticket. Not "exactly
+    # 100": a ticket job whose two tries both fail (likelier under CPU load, when real-time
+    # attempt timeouts fire) rightly opens none, and that was this test's 99-of-100 flake.
+    jobs_with_ticket = {key.split(":", 1)[0] for key in tickets.by_key}  # "job-5:create_..."
+    assert len(tickets.tickets) == len(tickets.by_key) == len(jobs_with_ticket)
+    assert len({t["summary"] for t in tickets.tickets}) == len(tickets.tickets)
+    assert ticket_jobs_ok <= jobs_with_ticket <= {f"job-{i}" for i in range(0, 500, 5)}
+    assert len(tickets.tickets) >= 95  # the same 95 % bar as the jobs' outcomes
     assert set(bills) == {r["request_id"] for r in rows}
     assert all(
         abs(bills[r["request_id"]].cost_usd - r["cost_usd"]) < 1e-9
