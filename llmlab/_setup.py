@@ -157,4 +157,23 @@ def setup(
             f"llmlab: simulated Anthropic + OpenAI on (seed={seed}, time scale "
             f"{sim.time_scale:g}); unset nothing, change nothing: the SDK code is the real one."
         )
+        overridden = overridden_settings()
+        if overridden:
+            print(
+                f"llmlab: {', '.join(overridden)} set, and overridden: in simulator mode every "
+                "API call is answered in this process and nothing is sent there."
+            )
     return sim
+
+
+#: settings that would send the SDKs elsewhere; simulator mode answers in-process regardless
+_REDIRECTING = ("ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+
+
+def overridden_settings() -> list[str]:
+    """The base-URL and proxy variables set here, which simulator mode overrides (names only)."""
+    return [
+        name
+        for name in _REDIRECTING
+        if os.environ.get(name) or os.environ.get(name.lower())
+    ]

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 import llmlab.sim
-from llmlab.sim import Simulator
+from llmlab.sim import Simulator, sdk_http
 from llmlab.sim.__main__ import main
 from llmlab.sim._billing import BillingRecord
 from llmlab.sim.testing import SimServer, serving
@@ -82,7 +82,7 @@ def test_each_disconnect_logs_one_line(
             with client.stream(
                 "POST",
                 "/v1/messages",
-                headers={"x-api-key": "test"},
+                headers={"x-api-key": "test", "anthropic-version": "2026-10-21"},
                 json={"model": MODEL, "max_tokens": 400, "messages": LONG, "stream": True},
             ) as response:
                 next(response.iter_raw())
@@ -100,7 +100,11 @@ def test_a_connection_idle_past_5s_is_still_served(sim_server: SimServer) -> Non
     connection raced the server's close and died with a ReadError. The server keeps it longer.
     """
     body = json.dumps({"model": MODEL, "max_tokens": 5, "messages": SHORT})
-    headers = {"x-api-key": "test", "content-type": "application/json"}
+    headers = {
+        "x-api-key": "test",
+        "anthropic-version": "2026-10-21",
+        "content-type": "application/json",
+    }
     conn = http.client.HTTPConnection(sim_server.host, sim_server.port, timeout=10)
     try:
         sockets = []
@@ -117,8 +121,9 @@ def test_a_connection_idle_past_5s_is_still_served(sim_server: SimServer) -> Non
 
 def test_200_concurrent_requests_on_reused_connections(sim_server: SimServer) -> None:
     async def go() -> list[object]:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        mod = sdk_http("anthropic")  # the SDK's own generation: httpx or httpx2
+        limits = mod.Limits(max_connections=200, max_keepalive_connections=200)
+        async with mod.AsyncClient(limits=limits, timeout=60) as http:
             client = anthropic.AsyncAnthropic(
                 api_key="test",
                 base_url=sim_server.anthropic_base_url,
