@@ -96,6 +96,9 @@ def test_redirecting_variables_reach_nothing_and_setup_says_so(
     assert run.returncode == 0, run.stdout + run.stderr
     assert _Counter.hits == []
     assert "BILLED 5" in run.stdout
-    names = {"base-url": "ANTHROPIC_BASE_URL, OPENAI_BASE_URL", "proxy": "HTTPS_PROXY, HTTP_PROXY"}[via]
+    names = {
+        "base-url": "ANTHROPIC_BASE_URL, OPENAI_BASE_URL",
+        "proxy": "HTTPS_PROXY, HTTP_PROXY",
+    }[via]
     assert f"llmlab: {names} set, and overridden" in run.stdout
     assert "real-looking-key" not in run.stdout + run.stderr
