@@ -15,8 +15,9 @@ __all__ = ["CARD_RE", "EMAIL_RE", "fingerprint", "redact"]
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 """An e-mail address (pragmatic, not RFC 5322: good enough to keep addresses out of logs)."""
 
-CARD_RE = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-"""13-19 digits, optionally grouped by single spaces or dashes: a payment card number."""
+CARD_RE = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
+"""13-19 digits, optionally grouped by single spaces or dashes: a payment card number. Not
+inside a longer word: a UUID such as a trace id (``96931173-9068-4c67-…``) is no card."""
 
 
 def fingerprint(value: str, key: bytes, *, length: int = 12) -> str:
