@@ -125,7 +125,8 @@ def test_slow_fault_stretches_decode() -> None:
     scale = 0.2  # large enough that the decode time dwarfs scheduling noise on a busy machine
     stream_time(Simulator(seed=17, time_scale=0.001))  # warm up
     normal, n1 = stream_time(Simulator(seed=17, time_scale=scale))
-    slow, n2 = stream_time(Simulator(seed=17, time_scale=scale, faults=FaultPlan.scripted(["slow"])))
+    slowed = Simulator(seed=17, time_scale=scale, faults=FaultPlan.scripted(["slow"]))
+    slow, n2 = stream_time(slowed)
     assert n1 == n2 and n1 >= 10
     # "slow" decodes 5x slower: n tokens x 20 ms x 4 more, in real seconds at this scale; TTFT is
     # unchanged. Half of that extra is the claim (replies at T=1 are short, so TTFT is a large
