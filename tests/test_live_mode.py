@@ -10,6 +10,7 @@ in-process simulator. All eleven notebooks take about two minutes at time scale 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from llmlab.sim import Simulator
+import llmlab
+from llmlab import SimulatorError
+from llmlab._setup import RunCost
+from llmlab.sim import FaultPlan, Simulator
 from llmlab.sim.testing import SimServer, serving
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
@@ -77,16 +81,35 @@ def test_notebook_runs_live_without_errors(
     assert "LIVE mode" in text  # setup() took the live branch: nothing answered in-process
     assert "Traceback" not in text and "sk-ant-test" not in text and "sk-test" not in text
     assert "this run billed" not in text  # no simulator bill passed off as a live one
+    checks = re.findall(r"^\[\d\d\.\w+\] .*$", text, flags=re.MULTILINE)
+    assert all("passed" in line for line in checks), checks  # checkers keep their simulator
     assert provider.sim.upstream_calls > before, "the notebook's own calls reach the provider"
 
 
 def test_simulator_only_is_silent_in_simulator_mode(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import llmlab
-
     monkeypatch.delenv("LLMLAB_PROVIDER", raising=False)
     assert llmlab.simulator_only("scripted faults") is True and capsys.readouterr().out == ""
     monkeypatch.setenv("LLMLAB_PROVIDER", "live")
     assert llmlab.simulator_only("scripted faults") is False
     assert capsys.readouterr().out == f"{SKIP_LINE} scripted faults\n"
+
+
+def test_a_live_simulator_refuses_settings_but_allows_resets() -> None:
+    sim = Simulator(seed=0)
+    sim.live = True
+    with pytest.raises(SimulatorError, match="simulator_only"):
+        sim.set_faults(FaultPlan.scripted(["529"]))
+    with pytest.raises(SimulatorError):
+        sim.advance(seconds=1)
+    sim.set_faults(None)  # nothing to undo: a reset is allowed
+    sim.set_faults(None, provider="anthropic")
+    sim.set_behaviour(None)
+    sim.set_rate_limits(None)
+
+
+def test_run_cost_in_live_mode_points_at_the_providers_bill() -> None:
+    live = str(RunCost((), "2026-11-04", live=True))
+    assert "usage pages" in live and "$" not in live
+    assert str(RunCost((), "2026-11-04")).startswith("this run billed 0 calls: $0.0000")
