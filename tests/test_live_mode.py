@@ -21,6 +21,7 @@ from nbclient import NotebookClient
 import llmlab
 from llmlab import SimulatorError
 from llmlab._setup import RunCost
+from llmlab.reference.breaker import requests_reaching
 from llmlab.sim import FaultPlan, Simulator
 from llmlab.sim.testing import SimServer, serving
 
@@ -68,7 +69,7 @@ def test_notebook_runs_live_without_errors(
 ) -> None:
     for name, value in _live_env(provider).items():
         monkeypatch.setenv(name, value)  # the kernel inherits this process's environment
-    before = provider.sim.upstream_calls
+    before = requests_reaching(provider.sim)
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
         nb, timeout=600, kernel_name="python3", allow_errors=True,
@@ -83,7 +84,7 @@ def test_notebook_runs_live_without_errors(
     assert "this run billed" not in text  # no simulator bill passed off as a live one
     checks = re.findall(r"^\[\d\d\.\w+\] .*$", text, flags=re.MULTILINE)
     assert all("passed" in line for line in checks), checks  # checkers keep their simulator
-    assert provider.sim.upstream_calls > before, "the notebook's own calls reach the provider"
+    assert requests_reaching(provider.sim) > before, "the notebook's own calls reach the provider"
 
 
 def test_simulator_only_is_silent_in_simulator_mode(
