@@ -21,6 +21,7 @@ from llmlab._exceptions import (  # noqa: E402
     SimulatorError,
     StructuredOutputError,
 )
+from llmlab._live import is_live, simulator_only  # noqa: E402
 from llmlab._paths import data_dir  # noqa: E402
 from llmlab._setup import RunCost, run_cost, setup  # noqa: E402
 from llmlab.check import CheckResult, check, solution_or_reference  # noqa: E402
@@ -45,7 +46,9 @@ __all__ = [
     "check",
     "data_dir",
     "ensure_tiktoken_offline",
+    "is_live",
     "run_cost",
     "setup",
+    "simulator_only",
     "solution_or_reference",
 ]

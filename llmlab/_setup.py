@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from llmlab._live import is_live
 from llmlab.pricing import PRICES_AS_OF, cost
 from llmlab.sim import Behaviour, FaultPlan, InProcess, RateLimits, Simulator
 from llmlab.sim._billing import BillingRecord
@@ -57,6 +58,11 @@ class RunCost:
         )
 
     def __str__(self) -> str:
+        if self.live:
+            return (
+                "live mode: the bill is on your providers' usage pages; llmlab's simulator billed "
+                "nothing here (checkers' own simulators not counted)"
+            )
         text = (
             f"this run billed {self.calls} calls: ${self.settled_usd:.4f} at list prices as of "
             f"{self.prices_as_of}"
@@ -64,10 +70,7 @@ class RunCost:
         if self.ended_early:
             n = self.ended_early
             text += f" + the output of {n} stream{'s' if n > 1 else ''} that ended early (timing)"
-        text += "; simulator billing, checkers' own simulators not counted"
-        if self.live:
-            text += "; live mode: see your providers' usage pages for the real bill"
-        return text
+        return text + "; simulator billing, checkers' own simulators not counted"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
@@ -141,7 +144,7 @@ def setup(
         behaviour=behaviour,
     )
     _made.append(sim)
-    if os.environ.get("LLMLAB_PROVIDER", "sim").lower() == "live":
+    if is_live():
         sim.live = True
         if not quiet:
             print(

@@ -78,7 +78,7 @@ MINUTES_PER_WRITTEN_ANSWER = 2  # a markdown "your answer here"
 #     usually counts more tokens for English: Anthropic input (incl. cache writes/reads) x1.0-1.3;
 #   * real replies are shorter or longer than the trigram model's (same max_tokens caps): all
 #     output x0.5-1.5;
-#   * fault/timeout demos are simulator-only (they raise in live mode), so they are not counted
+#   * fault/timeout demos are simulator-only (they skip in live mode), so they are not counted
 #     twice; checkers are excluded above.
 ANTHROPIC_INPUT_SPREAD = (1.0, 1.3)
 OUTPUT_SPREAD = (0.5, 1.5)

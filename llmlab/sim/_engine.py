@@ -89,11 +89,12 @@ class Simulator:
     def time_scale(self) -> float:
         return self.clock.time_scale
 
-    def _simulated_only(self, what: str) -> None:
-        if self.live:
+    def _simulated_only(self, what: str, setting: object = True) -> None:
+        # in live mode a reset to the defaults (None) has nothing to undo: it is allowed
+        if self.live and setting is not None:
             raise SimulatorError(
-                f"{what} needs the simulator; in live mode the real provider "
-                "runs on its own clock and faults"
+                f"{what} needs the simulator; in live mode the real provider runs on its own "
+                'clock and faults (guard the cell with `if llmlab.simulator_only("..."):`)'
             )
 
     def advance(self, *, seconds: float = 0, minutes: float = 0, hours: float = 0) -> None:
@@ -108,7 +109,7 @@ class Simulator:
         ``sim.set_faults(FaultPlan.random({"529": 1.0}), provider="anthropic")`` is an outage
         of Anthropic while OpenAI keeps the shared plan.
         """
-        self._simulated_only("set_faults()")
+        self._simulated_only("set_faults()", plan)
         if provider is None:
             self.faults = plan or FaultPlan()
         elif provider not in ("anthropic", "openai"):
@@ -119,7 +120,7 @@ class Simulator:
             self.provider_faults[provider] = plan
 
     def set_rate_limits(self, limits: RateLimits | None) -> None:
-        self._simulated_only("set_rate_limits()")
+        self._simulated_only("set_rate_limits()", limits)
         self.rate_limiter = RateLimiter(limits or DEFAULT_LIMITS)
 
     def set_max_concurrency(self, limit: int | None) -> None:
@@ -131,7 +132,7 @@ class Simulator:
         self.max_concurrency = limit
 
     def set_behaviour(self, behaviour: Behaviour | None) -> None:
-        self._simulated_only("set_behaviour()")
+        self._simulated_only("set_behaviour()", behaviour)
         self.behaviour = behaviour or Behaviour()
 
     # -- the one entry point adapters call ---------------------------------------------------
