@@ -301,7 +301,12 @@ def _eval_item(eval_set: Sequence[Mapping[str, Any]]) -> Item:
             )
             right += result.parsed.severity == case["severity"]
         share = right / len(eval_set)
-        return share >= 0.5, f"{len(eval_set)} labelled cases; severity accuracy {share:.0%} at T=0"
+        # A retried attempt (a per-attempt timeout on a busy machine) samples anew, so the figure
+        # can move by a case; the notebook's sanitizer normalises [ratio=...], the claim is >= 0.50.
+        return share >= 0.5, (
+            f"{len(eval_set)} labelled cases; severity accuracy [ratio={share:.2f}] "
+            "(claim: at least 0.50)"
+        )
 
     return _eval
 
