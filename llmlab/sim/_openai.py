@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -231,7 +232,7 @@ def _completions(
     ]
     completion_tokens = sum(g.output_tokens for g in gens)
     completion_id = sim.new_id("chatcmpl-", rng, 29)
-    created = 1_763_900_000 + int(now)
+    created = int(time.time())  # the wall clock, as the real API: nothing else depends on it
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -272,7 +273,8 @@ def _completions(
     base = {
         "id": completion_id,
         "created": created,
-        "model": _dated(profile.id),
+        # an alias answers with its dated snapshot; a snapshot id comes back as sent
+        "model": _dated(profile.id) if model == profile.id else model,
         "system_fingerprint": FINGERPRINT,
         "service_tier": "default",
     }
@@ -403,7 +405,8 @@ def _choice(
         finish = "stop"  # the real API answers a named tool_choice with finish_reason "stop"
     lp = None
     if logprobs:
-        tokens = [t for p in gen.parts if isinstance(p, TextOut) for t in p.tokens]
+        # one entry per billed token: the text's own, then any stop-sequence or end token
+        tokens = [t for p in gen.parts if isinstance(p, TextOut) for t in (*p.tokens, *p.unseen)]
         lp = {"content": [_logprob_entry(t) for t in tokens], "refusal": None}
     return {"index": index, "message": message, "logprobs": lp, "finish_reason": finish}
 
@@ -527,6 +530,7 @@ def _chunks(
                         per,
                     )
                 )
+        unseen = [t for p in gen.parts if isinstance(p, TextOut) for t in p.unseen]
         timeline.append(
             (
                 0.0,
@@ -535,7 +539,11 @@ def _chunks(
                         {
                             "index": i,
                             "delta": {},
-                            "logprobs": None,
+                            "logprobs": (
+                                {"content": [_logprob_entry(t) for t in unseen], "refusal": None}
+                                if choice["logprobs"] is not None and unseen
+                                else None
+                            ),
                             "finish_reason": choice["finish_reason"],
                         }
                     ]
