@@ -75,7 +75,8 @@ def test_one_logprobs_entry_per_completion_token(
 def test_a_snapshot_id_comes_back_as_sent(client: openai.OpenAI) -> None:
     alias = client.chat.completions.create(model="gpt-4.1-mini", messages=USER, max_tokens=3)
     assert alias.model == "gpt-4.1-mini-2025-04-14"
-    dated = client.chat.completions.create(model="gpt-4o-mini-2024-07-18", messages=USER, max_tokens=3)
+    snapshot = "gpt-4o-mini-2024-07-18"
+    dated = client.chat.completions.create(model=snapshot, messages=USER, max_tokens=3)
     assert dated.model == "gpt-4o-mini-2024-07-18"
 
 
