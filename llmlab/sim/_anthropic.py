@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from llmlab import tokens as tk
+from llmlab.sim._anthropic_request import check_request_fields
 from llmlab.sim._anthropic_version import ApiVersion, api_version, refuse_sampling
 from llmlab.sim._cache import Segment
 from llmlab.sim._cache_diagnostics import Fingerprint
@@ -18,11 +19,20 @@ from llmlab.sim._conversation import Conversation, Part, Tool, ToolChoice, Turn
 from llmlab.sim._engine import Simulator
 from llmlab.sim._faults import decode_slowdown
 from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
-from llmlab.sim._http import ApiError, api_key, json_response, key_id, parse_json_body, sse
+from llmlab.sim._http import (
+    ApiError,
+    api_key,
+    check_body_size,
+    json_response,
+    key_id,
+    parse_json_body,
+    sse,
+)
 from llmlab.sim._latency import decode_times, time_to_first_token
 from llmlab.sim._lm import model_for
 from llmlab.sim._ratelimit import retry_after_headers
 from llmlab.sim._sampling import SamplingParams
+from llmlab.sim._validate import ANTHROPIC_COUNT_FIELDS, ANTHROPIC_MESSAGE_FIELDS, unknown_fields
 from llmlab.sim._wire import SimRequest, SimResponse
 
 _STATUS_TYPES = {
@@ -45,7 +55,16 @@ _STOP = {
     "tool_use": "tool_use",
 }
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
-_BLOCK_TYPES = {"text", "image", "document", "tool_use", "tool_result"}
+_BLOCK_TYPES = {
+    "text",
+    "image",
+    "document",
+    "tool_use",
+    "tool_result",
+    "thinking",  # an earlier reply's thinking, passed back (required with tools and thinking)
+    "redacted_thinking",
+    "search_result",
+}
 
 
 def handle(sim: Simulator, request: SimRequest) -> SimResponse:
@@ -53,6 +72,7 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
     request_id = sim.new_id("req_", rng)
     headers = {"request-id": request_id, "anthropic-organization-id": "llmlab-simulator"}
     try:
+        check_body_size(request, "request_too_large")
         key = api_key(request)
         if key is None:
             raise ApiError(401, "authentication_error", "x-api-key header is required")
@@ -116,7 +136,11 @@ def _model_info(model: str) -> dict[str, Any]:
 def _validate(
     body: dict[str, Any], version: ApiVersion, counting: bool = False
 ) -> tuple[Conversation, ModelProfile]:
+    allowed = ANTHROPIC_COUNT_FIELDS if counting else ANTHROPIC_MESSAGE_FIELDS
+    for name in unknown_fields(body, allowed):
+        raise _error(400, f"{name}: Extra inputs are not permitted")
     refuse_sampling(body, version)
+    check_request_fields(body)
     model = body.get("model")
     if not isinstance(model, str):
         raise _error(400, "model: Field required")
@@ -168,6 +192,10 @@ def _validate(
     )
     if conv.turns and conv.turns[-1].role == "assistant":
         conv.prefill = conv.turns[-1].text
+        if conv.prefill != conv.prefill.rstrip():
+            raise _error(
+                400, "messages: final assistant content cannot end with trailing whitespace"
+            )
     breakpoints = _count_breakpoints(body)
     if breakpoints > 4:
         raise _error(
@@ -331,7 +359,9 @@ def _tool_choice(choice: Any, tools: list[Tool]) -> ToolChoice:
     parallel = not choice.get("disable_parallel_tool_use", False)
     if choice["type"] == "tool":
         name = choice.get("name")
-        if not isinstance(name, str) or name not in {t.name for t in tools}:
+        if not isinstance(name, str):
+            raise _error(400, "tool_choice.tool.name: Field required")
+        if name not in {t.name for t in tools}:
             raise _error(400, f"tool_choice: tool {name!r} is not among the declared tools")
         return ToolChoice("tool", name, parallel)
     if choice["type"] in ("any", "tool") and not tools:
@@ -436,7 +466,7 @@ def _messages(
     uncached = total_input - cache.read - cache.written
     sim.record_call("anthropic", total_input, cache.read)
     params = SamplingParams(
-        temperature=float(body.get("temperature", 1.0)),
+        temperature=1.0 if body.get("temperature") is None else float(body["temperature"]),
         top_p=body.get("top_p"),
         top_k=body.get("top_k"),
     )

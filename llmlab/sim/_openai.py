@@ -14,10 +14,25 @@ from llmlab.sim._catalog import ModelProfile, lookup, models_for
 from llmlab.sim._engine import Simulator
 from llmlab.sim._faults import decode_slowdown
 from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
-from llmlab.sim._http import ApiError, api_key, json_response, key_id, parse_json_body, sse
+from llmlab.sim._http import (
+    ApiError,
+    api_key,
+    check_body_size,
+    json_response,
+    key_id,
+    parse_json_body,
+    sse,
+)
 from llmlab.sim._latency import decode_times, time_to_first_token
 from llmlab.sim._lm import model_for
-from llmlab.sim._openai_request import _bad, _conversation, _model_entry, _not_found, _number
+from llmlab.sim._openai_request import (
+    _bad,
+    _conversation,
+    _model_entry,
+    _not_found,
+    _number,
+    check_chat_fields,
+)
 from llmlab.sim._ratelimit import retry_after_headers
 from llmlab.sim._sampling import SamplingParams
 from llmlab.sim._skills import Behaviour
@@ -36,6 +51,7 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
         "openai-organization": "llmlab-simulator",
     }
     try:
+        check_body_size(request, "invalid_request_error")
         key = api_key(request)
         if key is None:
             raise ApiError(
@@ -113,6 +129,7 @@ def _completions(
     sim: Simulator, request: SimRequest, key: str, headers: dict[str, str]
 ) -> SimResponse:
     body = parse_json_body(request)
+    check_chat_fields(body)
     model = body.get("model")
     if not isinstance(model, str):
         raise _bad("you must provide a model parameter", "model", "missing_required_parameter")
