@@ -36,6 +36,7 @@ from llmlab.sim._ratelimit import retry_after_headers
 from llmlab.sim._sampling import SamplingParams
 from llmlab.sim._skills import Behaviour
 from llmlab.sim._thinking import think, thinking_block, thinking_config
+from llmlab.sim._threads import resolve as resolve_thread
 from llmlab.sim._validate import ANTHROPIC_COUNT_FIELDS, ANTHROPIC_MESSAGE_FIELDS, unknown_fields
 from llmlab.sim._wire import SimRequest, SimResponse
 
@@ -99,6 +100,8 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
             "error": {"type": err.kind, "message": err.message},
             "request_id": request_id,
         }
+        if err.details is not None:
+            body["error"]["details"] = err.details
         return json_response(err.status, body, {**headers, **err.headers})
 
 
@@ -437,7 +440,7 @@ def _segments(body: dict[str, Any]) -> list[Segment]:
 def _messages(
     sim: Simulator, request: SimRequest, key: str, headers: dict[str, str], version: ApiVersion
 ) -> SimResponse:
-    body = parse_json_body(request)
+    body, turn = resolve_thread(sim, key_id(key), parse_json_body(request))
     conv, profile = _validate(body, version)
     thinking = thinking_config(body, int(body["max_tokens"]))
     previous_id = _previous_message_id(body, version)
@@ -508,6 +511,8 @@ def _messages(
     content = _content(gen, rng, sim)
     if thought is not None:
         content.insert(0, thinking_block(thought, thinking))
+    if turn is not None:
+        turn.record(sim, message_id, content)
     ttft = time_to_first_token(profile.latency, uncached + cache.written, cache.read, rng)
     steps = decode_times(
         profile.latency,

@@ -22,8 +22,10 @@ class ApiError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
+        self.details = details  # Anthropic's ``error.details`` (``error_code`` and the like)
         self.status = status
         self.kind = kind
         self.message = message
