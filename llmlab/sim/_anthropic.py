@@ -37,7 +37,12 @@ from llmlab.sim._sampling import SamplingParams
 from llmlab.sim._skills import Behaviour
 from llmlab.sim._thinking import think, thinking_block, thinking_config
 from llmlab.sim._threads import resolve as resolve_thread
-from llmlab.sim._validate import ANTHROPIC_COUNT_FIELDS, ANTHROPIC_MESSAGE_FIELDS, unknown_fields
+from llmlab.sim._validate import (
+    ANTHROPIC_COUNT_FIELDS,
+    ANTHROPIC_MESSAGE_FIELDS,
+    sanitize_schema,
+    unknown_fields,
+)
 from llmlab.sim._wire import SimRequest, SimResponse
 
 _STATUS_TYPES = {
@@ -197,7 +202,8 @@ def _validate(
         tools=tools,
         tool_choice=_tool_choice(body.get("tool_choice"), tools),
     )
-    conv.response_schema = output_schema(body)
+    schema = output_schema(body)
+    conv.response_schema = None if schema is None else sanitize_schema(schema)
     if conv.turns and conv.turns[-1].role == "assistant":
         conv.prefill = conv.turns[-1].text
         if conv.prefill != conv.prefill.rstrip():
@@ -234,7 +240,7 @@ def _blocks(content: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(content, list):
         raise _error(400, f"{where}.content: Input should be a valid string or list of blocks")
     for j, block in enumerate(content):
-        if not isinstance(block, dict) or block.get("type") not in _BLOCK_TYPES:
+        if not isinstance(block, dict) or str(block.get("type")) not in _BLOCK_TYPES:
             kind = block.get("type") if isinstance(block, dict) else type(block).__name__
             raise _error(400, f"{where}.content.{j}: unknown content block type {kind!r}")
         if block["type"] == "text" and not isinstance(block.get("text"), str):
@@ -355,7 +361,7 @@ def _tools(tools: Any) -> list[Tool]:
                 f"tools.{i}.input_schema: JSON schema is invalid: the top level "
                 "must have type 'object'",
             )
-        out.append(Tool(tool["name"], str(tool.get("description", "")), schema))
+        out.append(Tool(tool["name"], str(tool.get("description", "")), sanitize_schema(schema)))
     return out
 
 

@@ -81,7 +81,7 @@ def check_supported(schema: Any, where: str) -> None:
         kind = node.get("type")
         kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
         for k in kinds:
-            if k not in _TYPES:
+            if not isinstance(k, str) or k not in _TYPES:
                 raise bad(f"{path}.type: {k!r} is not a supported type")
         allowed = _STRUCTURE | _ANNOTATIONS
         for k in kinds:
@@ -102,7 +102,7 @@ def check_supported(schema: Any, where: str) -> None:
             )
         if "minItems" in node and node["minItems"] not in (0, 1):
             raise bad(f"{path}.minItems: only 0 or 1 is supported, got {node['minItems']!r}")
-        if "format" in node and node["format"] not in _FORMATS:
+        if "format" in node and str(node["format"]) not in _FORMATS:
             raise bad(f"{path}.format: {node['format']!r} is not a supported string format")
         enum = node.get("enum")
         if "enum" in node and not (

@@ -12,7 +12,13 @@ from typing import Any
 from llmlab.sim._catalog import ModelProfile
 from llmlab.sim._conversation import Conversation, Part, Tool, ToolChoice, Turn
 from llmlab.sim._http import ApiError
-from llmlab.sim._validate import OPENAI_CHAT_FIELDS, data_url_image, open_objects, unknown_fields
+from llmlab.sim._validate import (
+    OPENAI_CHAT_FIELDS,
+    data_url_image,
+    open_objects,
+    sanitize_schema,
+    unknown_fields,
+)
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -133,6 +139,12 @@ def _text_of(content: Any, where: str) -> str:
                 )
             if kind == "image_url":
                 _check_image_url(part.get("image_url"), f"{where}[{k}].image_url")
+            if kind == "text" and not isinstance(part.get("text"), str):
+                raise _bad(
+                    f"Invalid type for '{where}[{k}].text': expected a string.",
+                    f"{where}[{k}].text",
+                    "invalid_type",
+                )
             texts.append(str(part.get("text", "")))
         return "\n".join(texts)
     raise _bad(
@@ -293,7 +305,7 @@ def _conversation(body: dict[str, Any]) -> Conversation:
                 )
             if spec.get("strict") is True:
                 _check_strict(schema, "response_format", f"response_format '{spec['name']}'")
-            conv.response_schema = schema
+            conv.response_schema = sanitize_schema(schema)
         elif kind != "text":
             raise _bad(
                 "Invalid value for 'response_format.type'.", "response_format.type", "invalid_value"
@@ -357,7 +369,7 @@ def _tools(tools: Any) -> list[Tool]:
             )
         if fn.get("strict") is True:
             _check_strict(params, f"tools[{i}].function.parameters", f"function '{name}'")
-        out.append(Tool(name, str(fn.get("description", "")), params))
+        out.append(Tool(name, str(fn.get("description", "")), sanitize_schema(params)))
     return out
 
 

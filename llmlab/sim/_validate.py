@@ -202,3 +202,47 @@ def open_objects(schema: Any, path: str = "") -> tuple[str, str] | None:
             elif key in ("items", "anyOf", "allOf", "oneOf", "not"):
                 stack.append((child, f"{where}.{key}".lstrip(".")))
     return None
+
+
+_NUMERIC_KEYWORDS = ("minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum")
+
+
+def sanitize_schema(schema: Any) -> dict[str, Any]:
+    """A copy of a caller's JSON schema that the schema skill can walk without crashing.
+
+    A well-formed schema comes back equal (same keys, same order); malformed keywords (a
+    ``properties`` that is not an object, a non-numeric ``maxLength``, ...) are dropped, so a
+    broken schema gets a best-effort answer or a 4xx, never a 5xx.
+    """
+    if not isinstance(schema, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("properties", "$defs", "definitions"):
+            if isinstance(value, dict):
+                out[key] = {k: sanitize_schema(v) for k, v in value.items()}
+        elif key in ("items", "not", "additionalProperties"):
+            out[key] = value if isinstance(value, bool) else sanitize_schema(value)
+        elif key in ("anyOf", "oneOf", "allOf"):
+            if isinstance(value, list):
+                out[key] = [sanitize_schema(v) for v in value]
+        elif key in _NUMERIC_KEYWORDS:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[key] = value
+        elif key == "enum":
+            if isinstance(value, list):
+                out[key] = value
+        elif key == "required":
+            if isinstance(value, list):
+                out[key] = [v for v in value if isinstance(v, str)]
+        elif key == "type":
+            if isinstance(value, str) or (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            ):
+                out[key] = value
+        elif key in ("$ref", "format"):
+            if isinstance(value, str):
+                out[key] = value
+        else:
+            out[key] = value
+    return out

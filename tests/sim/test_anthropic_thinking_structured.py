@@ -191,3 +191,26 @@ def test_unsupported_schemas_are_refused(
             extra_body={"output_config": {"format": {"type": "json_schema", "schema": schema}}},
         )
     assert needle in str(err.value)
+
+
+def test_models_pass_strict_validation(request: pytest.FixtureRequest) -> None:
+    """/v1/models and /v1/models/{id} parse under the SDK's strict response validation."""
+    for where in ("in-process", "http"):
+        base_url = None
+        if where == "http":
+            base_url = request.getfixturevalue("sim_server").anthropic_base_url
+        else:
+            request.getfixturevalue("sim")
+        client = anthropic.Anthropic(
+            api_key="test", base_url=base_url, _strict_response_validation=True
+        )
+        ids = [m.id for m in client.models.list()]
+        assert MODEL in ids
+        assert client.models.retrieve(MODEL).id == MODEL
+        reply = client.messages.create(
+            model=MODEL,
+            max_tokens=3000,
+            messages=ASK,  # type: ignore[arg-type]
+            thinking=THINK,  # type: ignore[arg-type]
+        )
+        assert reply.content[0].type == "thinking"
