@@ -10,6 +10,9 @@ from typing import Any
 import numpy as np
 
 from llmlab import tokens as tk
+from llmlab.sim._anthropic_request import check_request_fields
+from llmlab.sim._anthropic_sse import sse_timeline
+from llmlab.sim._anthropic_structured import output_schema
 from llmlab.sim._anthropic_version import ApiVersion, api_version, refuse_sampling
 from llmlab.sim._cache import Segment
 from llmlab.sim._cache_diagnostics import Fingerprint
@@ -17,12 +20,29 @@ from llmlab.sim._catalog import DEFAULT_MODEL, ModelProfile, lookup, models_for
 from llmlab.sim._conversation import Conversation, Part, Tool, ToolChoice, Turn
 from llmlab.sim._engine import Simulator
 from llmlab.sim._faults import decode_slowdown
-from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
-from llmlab.sim._http import ApiError, api_key, json_response, key_id, parse_json_body, sse
+from llmlab.sim._generate import Generation, TextOut, generate
+from llmlab.sim._http import (
+    ApiError,
+    api_key,
+    check_body_size,
+    json_response,
+    key_id,
+    parse_json_body,
+    sse,
+)
 from llmlab.sim._latency import decode_times, time_to_first_token
 from llmlab.sim._lm import model_for
 from llmlab.sim._ratelimit import retry_after_headers
 from llmlab.sim._sampling import SamplingParams
+from llmlab.sim._skills import Behaviour
+from llmlab.sim._thinking import think, thinking_block, thinking_config
+from llmlab.sim._threads import resolve as resolve_thread
+from llmlab.sim._validate import (
+    ANTHROPIC_COUNT_FIELDS,
+    ANTHROPIC_MESSAGE_FIELDS,
+    sanitize_schema,
+    unknown_fields,
+)
 from llmlab.sim._wire import SimRequest, SimResponse
 
 _STATUS_TYPES = {
@@ -45,7 +65,16 @@ _STOP = {
     "tool_use": "tool_use",
 }
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
-_BLOCK_TYPES = {"text", "image", "document", "tool_use", "tool_result"}
+_BLOCK_TYPES = {
+    "text",
+    "image",
+    "document",
+    "tool_use",
+    "tool_result",
+    "thinking",  # an earlier reply's thinking, passed back (required with tools and thinking)
+    "redacted_thinking",
+    "search_result",
+}
 
 
 def handle(sim: Simulator, request: SimRequest) -> SimResponse:
@@ -53,6 +82,7 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
     request_id = sim.new_id("req_", rng)
     headers = {"request-id": request_id, "anthropic-organization-id": "llmlab-simulator"}
     try:
+        check_body_size(request, "request_too_large")
         key = api_key(request)
         if key is None:
             raise ApiError(401, "authentication_error", "x-api-key header is required")
@@ -75,6 +105,8 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
             "error": {"type": err.kind, "message": err.message},
             "request_id": request_id,
         }
+        if err.details is not None:
+            body["error"]["details"] = err.details
         return json_response(err.status, body, {**headers, **err.headers})
 
 
@@ -116,7 +148,11 @@ def _model_info(model: str) -> dict[str, Any]:
 def _validate(
     body: dict[str, Any], version: ApiVersion, counting: bool = False
 ) -> tuple[Conversation, ModelProfile]:
+    allowed = ANTHROPIC_COUNT_FIELDS if counting else ANTHROPIC_MESSAGE_FIELDS
+    for name in unknown_fields(body, allowed):
+        raise _error(400, f"{name}: Extra inputs are not permitted")
     refuse_sampling(body, version)
+    check_request_fields(body)
     model = body.get("model")
     if not isinstance(model, str):
         raise _error(400, "model: Field required")
@@ -166,8 +202,14 @@ def _validate(
         tools=tools,
         tool_choice=_tool_choice(body.get("tool_choice"), tools),
     )
+    schema = output_schema(body)
+    conv.response_schema = None if schema is None else sanitize_schema(schema)
     if conv.turns and conv.turns[-1].role == "assistant":
         conv.prefill = conv.turns[-1].text
+        if conv.prefill != conv.prefill.rstrip():
+            raise _error(
+                400, "messages: final assistant content cannot end with trailing whitespace"
+            )
     breakpoints = _count_breakpoints(body)
     if breakpoints > 4:
         raise _error(
@@ -198,7 +240,7 @@ def _blocks(content: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(content, list):
         raise _error(400, f"{where}.content: Input should be a valid string or list of blocks")
     for j, block in enumerate(content):
-        if not isinstance(block, dict) or block.get("type") not in _BLOCK_TYPES:
+        if not isinstance(block, dict) or str(block.get("type")) not in _BLOCK_TYPES:
             kind = block.get("type") if isinstance(block, dict) else type(block).__name__
             raise _error(400, f"{where}.content.{j}: unknown content block type {kind!r}")
         if block["type"] == "text" and not isinstance(block.get("text"), str):
@@ -319,7 +361,7 @@ def _tools(tools: Any) -> list[Tool]:
                 f"tools.{i}.input_schema: JSON schema is invalid: the top level "
                 "must have type 'object'",
             )
-        out.append(Tool(tool["name"], str(tool.get("description", "")), schema))
+        out.append(Tool(tool["name"], str(tool.get("description", "")), sanitize_schema(schema)))
     return out
 
 
@@ -331,7 +373,9 @@ def _tool_choice(choice: Any, tools: list[Tool]) -> ToolChoice:
     parallel = not choice.get("disable_parallel_tool_use", False)
     if choice["type"] == "tool":
         name = choice.get("name")
-        if not isinstance(name, str) or name not in {t.name for t in tools}:
+        if not isinstance(name, str):
+            raise _error(400, "tool_choice.tool.name: Field required")
+        if name not in {t.name for t in tools}:
             raise _error(400, f"tool_choice: tool {name!r} is not among the declared tools")
         return ToolChoice("tool", name, parallel)
     if choice["type"] in ("any", "tool") and not tools:
@@ -402,8 +446,9 @@ def _segments(body: dict[str, Any]) -> list[Segment]:
 def _messages(
     sim: Simulator, request: SimRequest, key: str, headers: dict[str, str], version: ApiVersion
 ) -> SimResponse:
-    body = parse_json_body(request)
+    body, turn = resolve_thread(sim, key_id(key), parse_json_body(request))
     conv, profile = _validate(body, version)
+    thinking = thinking_config(body, int(body["max_tokens"]))
     previous_id = _previous_message_id(body, version)
     now = sim.clock.now()
     total_input = _count(body)
@@ -436,19 +481,27 @@ def _messages(
     uncached = total_input - cache.read - cache.written
     sim.record_call("anthropic", total_input, cache.read)
     params = SamplingParams(
-        temperature=float(body.get("temperature", 1.0)),
+        temperature=1.0 if body.get("temperature") is None else float(body["temperature"]),
         top_p=body.get("top_p"),
         top_k=body.get("top_k"),
     )
+    lm = model_for(profile.encoding)
+    # drawn only when thinking is on: other requests keep their random stream as it was
+    thought = think(lm, conv, thinking, rng) if thinking.budget else None
+    thought_tokens = len(thought.tokens) if thought else 0
     gen = generate(
-        model_for(profile.encoding),
+        lm,
         conv,
         params,
-        int(body["max_tokens"]),
+        int(body["max_tokens"]) - thought_tokens,
         list(body.get("stop_sequences") or []),
         rng,
-        sim.behaviour,
+        # structured outputs are constrained decoding: the schema always holds
+        sim.behaviour
+        if conv.response_schema is None
+        else Behaviour(prose_json_quirk_rate=sim.behaviour.prose_json_quirk_rate),
     )
+    output_tokens = gen.output_tokens + thought_tokens
     message_id = sim.new_id("msg_01", rng)
     usage = {
         "input_tokens": uncached,
@@ -458,14 +511,18 @@ def _messages(
             "ephemeral_5m_input_tokens": cache.written_5m,
             "ephemeral_1h_input_tokens": cache.written_1h,
         },
-        "output_tokens": gen.output_tokens,
+        "output_tokens": output_tokens,
         "service_tier": "standard",
     }
     content = _content(gen, rng, sim)
+    if thought is not None:
+        content.insert(0, thinking_block(thought, thinking))
+    if turn is not None:
+        turn.record(sim, message_id, content)
     ttft = time_to_first_token(profile.latency, uncached + cache.written, cache.read, rng)
     steps = decode_times(
         profile.latency,
-        gen.output_tokens,
+        output_tokens,
         rng,
         decode_slowdown(fault),
     )
@@ -477,7 +534,7 @@ def _messages(
             "anthropic",
             profile.id,
             input_tokens=uncached,
-            output_tokens=gen.output_tokens if complete else delivered,
+            output_tokens=output_tokens if complete else delivered,
             write_5m=cache.written_5m,
             write_1h=cache.written_1h,
             read=cache.read,
@@ -500,7 +557,7 @@ def _messages(
         sim.cache_diagnostics.remember(message_id, fingerprint)
         reply["diagnostics"] = None if reason is None else {"cache_miss_reason": reason}
     if body.get("stream"):
-        timeline = _sse_timeline(reply, gen, ttft, steps)
+        timeline = sse_timeline(reply, gen, ttft, steps, thought)
         error_event = sse(
             "error",
             {
@@ -523,7 +580,7 @@ def _messages(
     data = json.dumps(reply).encode()
     total = ttft + sum(steps)
     pieces = sim.paced(
-        [(total, data, gen.output_tokens)],
+        [(total, data, output_tokens)],
         settle,
         fault,
     )
@@ -563,93 +620,6 @@ def _content(gen: Generation, rng: np.random.Generator, sim: Simulator) -> list[
                 }
             )
     return blocks
-
-
-def _sse_timeline(
-    message: dict[str, Any], gen: Generation, ttft: float, steps: list[float]
-) -> list[tuple[float, bytes, int]]:
-    start = {
-        **message,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {**message["usage"], "output_tokens": 1},
-    }
-    timeline: list[tuple[float, bytes, int]] = [
-        (min(ttft, 0.05), sse("message_start", {"type": "message_start", "message": start}), 0)
-    ]
-    step_iter = iter(steps)
-    first = True
-    for index, (part, block) in enumerate(zip(gen.parts, message["content"], strict=False)):
-        shell = {**block, "text": ""} if block["type"] == "text" else {**block, "input": {}}
-        timeline.append(
-            (
-                0.0,
-                sse(
-                    "content_block_start",
-                    {"type": "content_block_start", "index": index, "content_block": shell},
-                ),
-                0,
-            )
-        )
-        if index == 0:
-            timeline.append((0.0, sse("ping", {"type": "ping"}), 0))
-        if isinstance(part, TextOut):
-            pieces = [(t.text, 1) for t in part.tokens]
-            kind, field_name = "text_delta", "text"
-        else:
-            assert isinstance(part, ToolCallOut)
-            chunks = re.findall(r".{1,12}", part.arguments, re.DOTALL)
-            per = max(part.n_tokens // max(len(chunks), 1), 1)
-            pieces = [("", 0), *((c, per) for c in chunks)]
-            kind, field_name = "input_json_delta", "partial_json"
-        for text, n in pieces:
-            delay = (
-                (ttft - min(ttft, 0.05)) if first else sum(next(step_iter, 0.0) for _ in range(n))
-            )
-            first = False
-            timeline.append(
-                (
-                    delay,
-                    sse(
-                        "content_block_delta",
-                        {
-                            "type": "content_block_delta",
-                            "index": index,
-                            "delta": {"type": kind, field_name: text},
-                        },
-                    ),
-                    n,
-                )
-            )
-        timeline.append(
-            (0.0, sse("content_block_stop", {"type": "content_block_stop", "index": index}), 0)
-        )
-    usage = message["usage"]
-    timeline.append(
-        (
-            0.0,
-            sse(
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {
-                        "stop_reason": message["stop_reason"],
-                        "stop_sequence": message["stop_sequence"],
-                    },
-                    "usage": {
-                        "input_tokens": usage["input_tokens"],
-                        "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
-                        "cache_read_input_tokens": usage["cache_read_input_tokens"],
-                        "output_tokens": usage["output_tokens"],
-                    },
-                },
-            ),
-            0,
-        )
-    )
-    timeline.append((0.0, sse("message_stop", {"type": "message_stop"}), 0))
-    return timeline
 
 
 def _ratelimit_headers(sim: Simulator, bucket: str, now: float) -> dict[str, str]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from llmlab._exceptions import SimulatorError
 from llmlab.sim._engine import Simulator
 from llmlab.sim._faults import FaultPlan
+from llmlab.sim._validate import MAX_BODY_BYTES
 from llmlab.sim._wire import Chunk, Cut, Hang, SimRequest, SimResponse
 
 if TYPE_CHECKING:
@@ -68,14 +69,19 @@ class SimApp:
                     return
         if scope["type"] != "http":
             return
-        body = b""
+        buffer = bytearray()
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            body += message.get("body", b"")
+            buffer += message.get("body", b"")
+            if len(buffer) > MAX_BODY_BYTES:
+                # enough to know it is too large: stop reading, the wire format answers 413
+                del buffer[MAX_BODY_BYTES + 1 :]
+                break
             if not message.get("more_body"):
                 break
+        body = bytes(buffer)
         path: str = scope["path"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if path.startswith("/admin/"):

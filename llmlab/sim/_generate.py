@@ -30,6 +30,9 @@ class TokenOut:
 @dataclass
 class TextOut:
     tokens: list[TokenOut]
+    #: tokens generated but not part of the text: a stop sequence's tokens and the end-of-turn
+    #: token. They are billed, so OpenAI's logprobs list them after the text's own tokens.
+    unseen: list[TokenOut] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -98,8 +101,6 @@ def _free_text(
             logits[EOS] = -np.inf
         probs = distribution(logits, params, counts)
         tok = draw(probs, rng)
-        if tok == EOS:
-            return TextOut(tokens), "end", None, step + 1
         finite = logits[np.isfinite(logits)]
         peak = finite.max()
         logz = logits - (peak + np.log(np.exp(finite - peak).sum()))
@@ -107,6 +108,9 @@ def _free_text(
         if top_n:
             best = np.argsort(-logz, kind="stable")[:top_n]
             top = [(model.token_text(i), model.token_bytes(i), float(logz[i])) for i in best]
+        if tok == EOS:
+            end = TokenOut("", b"", float(logz[tok]), top)
+            return TextOut(tokens, [end]), "end", None, step + 1
         tokens.append(
             TokenOut(model.token_text(tok), model.token_bytes(tok), float(logz[tok]), top)
         )
@@ -116,22 +120,24 @@ def _free_text(
         for s in stops:
             at = text.find(s)
             if at >= 0:
-                _trim(tokens, len(text) - at)
-                return TextOut(tokens), "stop_sequence", s, step + 1
+                return TextOut(tokens, _trim(tokens, len(text) - at)), "stop_sequence", s, step + 1
     return TextOut(tokens), "max_tokens", None, max_tokens
 
 
-def _trim(tokens: list[TokenOut], n_chars: int) -> None:
-    """Drop the last ``n_chars`` characters (the stop sequence and anything after it)."""
+def _trim(tokens: list[TokenOut], n_chars: int) -> list[TokenOut]:
+    """Drop the last ``n_chars`` characters (the stop sequence and anything after it); returns
+    the tokens dropped whole, in order."""
+    dropped: list[TokenOut] = []
     while n_chars > 0 and tokens:
         last = tokens[-1]
         if len(last.text) <= n_chars:
             n_chars -= len(last.text)
-            tokens.pop()
+            dropped.insert(0, tokens.pop())
         else:
             kept = last.text[: len(last.text) - n_chars]
             tokens[-1] = TokenOut(kept, kept.encode(), last.logprob, last.top)
             n_chars = 0
+    return dropped
 
 
 def generate(

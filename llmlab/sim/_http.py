@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from llmlab.sim._validate import MAX_BODY_BYTES, MAX_DEPTH, scan
 from llmlab.sim._wire import Chunk, Piece, SimRequest, SimResponse
 
 
@@ -21,8 +22,10 @@ class ApiError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
+        self.details = details  # Anthropic's ``error.details`` (``error_code`` and the like)
         self.status = status
         self.kind = kind
         self.message = message
@@ -67,9 +70,38 @@ def parse_json_body(request: SimRequest) -> dict[str, Any]:
         raise ApiError(
             400, "invalid_request_error", f"There was an error parsing the body: {exc}"
         ) from None
+    except RecursionError:
+        raise ApiError(
+            400, "invalid_request_error", "There was an error parsing the body: nested too deeply"
+        ) from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request_error", "The request body must be a JSON object")
+    depth, surrogate = scan(body)
+    if depth > MAX_DEPTH:
+        raise ApiError(
+            400,
+            "invalid_request_error",
+            f"There was an error parsing the body: JSON nested deeper than {MAX_DEPTH} levels",
+        )
+    if surrogate is not None:
+        raise ApiError(
+            400,
+            "invalid_request_error",
+            f"{surrogate}: the string is not valid Unicode (it holds a lone surrogate)",
+            param=surrogate,
+        )
     return body
+
+
+def check_body_size(request: SimRequest, kind: str) -> None:
+    """413 for a body over :data:`MAX_BODY_BYTES`, before anything parses or tokenises it."""
+    if len(request.body) > MAX_BODY_BYTES:
+        raise ApiError(
+            413,
+            kind,
+            f"Request exceeds the maximum allowed number of bytes ({MAX_BODY_BYTES}).",
+            code="request_too_large",
+        )
 
 
 def api_key(request: SimRequest) -> str | None:

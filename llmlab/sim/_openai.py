@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -13,10 +14,25 @@ from llmlab.sim._catalog import ModelProfile, lookup, models_for
 from llmlab.sim._engine import Simulator
 from llmlab.sim._faults import decode_slowdown
 from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
-from llmlab.sim._http import ApiError, api_key, json_response, key_id, parse_json_body, sse
+from llmlab.sim._http import (
+    ApiError,
+    api_key,
+    check_body_size,
+    json_response,
+    key_id,
+    parse_json_body,
+    sse,
+)
 from llmlab.sim._latency import decode_times, time_to_first_token
 from llmlab.sim._lm import model_for
-from llmlab.sim._openai_request import _bad, _conversation, _model_entry, _not_found, _number
+from llmlab.sim._openai_request import (
+    _bad,
+    _conversation,
+    _model_entry,
+    _not_found,
+    _number,
+    check_chat_fields,
+)
 from llmlab.sim._ratelimit import retry_after_headers
 from llmlab.sim._sampling import SamplingParams
 from llmlab.sim._skills import Behaviour
@@ -35,6 +51,7 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
         "openai-organization": "llmlab-simulator",
     }
     try:
+        check_body_size(request, "invalid_request_error")
         key = api_key(request)
         if key is None:
             raise ApiError(
@@ -112,6 +129,7 @@ def _completions(
     sim: Simulator, request: SimRequest, key: str, headers: dict[str, str]
 ) -> SimResponse:
     body = parse_json_body(request)
+    check_chat_fields(body)
     model = body.get("model")
     if not isinstance(model, str):
         raise _bad("you must provide a model parameter", "model", "missing_required_parameter")
@@ -231,7 +249,7 @@ def _completions(
     ]
     completion_tokens = sum(g.output_tokens for g in gens)
     completion_id = sim.new_id("chatcmpl-", rng, 29)
-    created = 1_763_900_000 + int(now)
+    created = int(time.time())  # the wall clock, as the real API: nothing else depends on it
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -272,7 +290,8 @@ def _completions(
     base = {
         "id": completion_id,
         "created": created,
-        "model": _dated(profile.id),
+        # an alias answers with its dated snapshot; a snapshot id comes back as sent
+        "model": _dated(profile.id) if model == profile.id else model,
         "system_fingerprint": FINGERPRINT,
         "service_tier": "default",
     }
@@ -403,7 +422,8 @@ def _choice(
         finish = "stop"  # the real API answers a named tool_choice with finish_reason "stop"
     lp = None
     if logprobs:
-        tokens = [t for p in gen.parts if isinstance(p, TextOut) for t in p.tokens]
+        # one entry per billed token: the text's own, then any stop-sequence or end token
+        tokens = [t for p in gen.parts if isinstance(p, TextOut) for t in (*p.tokens, *p.unseen)]
         lp = {"content": [_logprob_entry(t) for t in tokens], "refusal": None}
     return {"index": index, "message": message, "logprobs": lp, "finish_reason": finish}
 
@@ -527,6 +547,7 @@ def _chunks(
                         per,
                     )
                 )
+        unseen = [t for p in gen.parts if isinstance(p, TextOut) for t in p.unseen]
         timeline.append(
             (
                 0.0,
@@ -535,7 +556,11 @@ def _chunks(
                         {
                             "index": i,
                             "delta": {},
-                            "logprobs": None,
+                            "logprobs": (
+                                {"content": [_logprob_entry(t) for t in unseen], "refusal": None}
+                                if choice["logprobs"] is not None and unseen
+                                else None
+                            ),
                             "finish_reason": choice["finish_reason"],
                         }
                     ]

@@ -12,6 +12,13 @@ from typing import Any
 from llmlab.sim._catalog import ModelProfile
 from llmlab.sim._conversation import Conversation, Part, Tool, ToolChoice, Turn
 from llmlab.sim._http import ApiError
+from llmlab.sim._validate import (
+    OPENAI_CHAT_FIELDS,
+    data_url_image,
+    open_objects,
+    sanitize_schema,
+    unknown_fields,
+)
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -36,6 +43,64 @@ def _model_entry(m: ModelProfile) -> dict[str, Any]:
 
 
 # -- validation ---------------------------------------------------------------------------------
+_PART_TYPES = ("text", "image_url", "input_audio", "file", "refusal")
+
+
+def check_chat_fields(body: dict[str, Any]) -> None:
+    """Unknown top-level fields, ``stream``'s type and ``logit_bias``'s keys and range."""
+    for name in unknown_fields(body, OPENAI_CHAT_FIELDS):
+        raise _bad(f"Unrecognized request argument supplied: {name}")
+    for name in ("stream", "logprobs", "parallel_tool_calls", "store"):
+        value = body.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise _bad(
+                f"Invalid type for '{name}': expected a boolean, but got "
+                f"{_json_type(value)} instead.",
+                name,
+                "invalid_type",
+            )
+    bias = body.get("logit_bias")
+    if bias is None:
+        return
+    if not isinstance(bias, dict):
+        raise _bad(
+            f"Invalid type for 'logit_bias': expected an object, but got {_json_type(bias)} "
+            "instead.",
+            "logit_bias",
+            "invalid_type",
+        )
+    for token, value in bias.items():
+        if not token.isdigit():
+            raise _bad(
+                f"Invalid key in 'logit_bias': {token}. Must be a valid token ID.",
+                "logit_bias",
+                "invalid_value",
+            )
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not -100 <= value <= 100
+        ):
+            raise _bad(
+                f"Invalid value for 'logit_bias': the bias for token {token} must be a number "
+                "between -100 and 100.",
+                "logit_bias",
+                "invalid_value",
+            )
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else "null"
+
+
 def _number(body: dict[str, Any], name: str, low: float, high: float) -> float | None:
     value = body.get(name)
     if value is None:
@@ -63,14 +128,23 @@ def _text_of(content: Any, where: str) -> str:
         return content
     if isinstance(content, list):
         texts = []
-        for part in content:
-            if not isinstance(part, dict) or part.get("type") not in (
-                "text",
-                "image_url",
-                "input_audio",
-                "file",
-            ):
-                raise _bad(f"Invalid content part in '{where}'.", where)
+        for k, part in enumerate(content):
+            kind = part.get("type") if isinstance(part, dict) else None
+            if not isinstance(part, dict) or kind not in _PART_TYPES:
+                supported = ", ".join(f"'{t}'" for t in _PART_TYPES)
+                raise _bad(
+                    f"Invalid value: {kind!r}. Supported values are: {supported}.",
+                    f"{where}[{k}].type",
+                    "invalid_value",
+                )
+            if kind == "image_url":
+                _check_image_url(part.get("image_url"), f"{where}[{k}].image_url")
+            if kind == "text" and not isinstance(part.get("text"), str):
+                raise _bad(
+                    f"Invalid type for '{where}[{k}].text': expected a string.",
+                    f"{where}[{k}].text",
+                    "invalid_type",
+                )
             texts.append(str(part.get("text", "")))
         return "\n".join(texts)
     raise _bad(
@@ -78,6 +152,36 @@ def _text_of(content: Any, where: str) -> str:
         where,
         "invalid_type",
     )
+
+
+def _check_image_url(image: Any, where: str) -> None:
+    url = image.get("url") if isinstance(image, dict) else None
+    if not isinstance(url, str):
+        raise _bad(
+            f"Missing required parameter: '{where}.url'.",
+            f"{where}.url",
+            "missing_required_parameter",
+        )
+    if data_url_image(url) is False:
+        raise _bad(
+            f"Invalid '{where}.url'. Expected a base64-encoded data URL with an image MIME "
+            "type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got an invalid "
+            "value.",
+            f"{where}.url",
+            "invalid_value",
+        )
+
+
+def _check_strict(schema: Any, param: str, name: str) -> None:
+    """The 400 the real API gives for a strict schema with an open or partly optional object."""
+    problem = open_objects(schema)
+    if problem is not None:
+        where, what = problem
+        raise _bad(
+            f"Invalid schema for {name}: In context={where}, {what}.",
+            param,
+            "invalid_value",
+        )
 
 
 def _conversation(body: dict[str, Any]) -> Conversation:
@@ -199,7 +303,9 @@ def _conversation(body: dict[str, Any]) -> Conversation:
                     "Invalid schema for response_format: the root must be an object.",
                     "response_format",
                 )
-            conv.response_schema = schema
+            if spec.get("strict") is True:
+                _check_strict(schema, "response_format", f"response_format '{spec['name']}'")
+            conv.response_schema = sanitize_schema(schema)
         elif kind != "text":
             raise _bad(
                 "Invalid value for 'response_format.type'.", "response_format.type", "invalid_value"
@@ -261,7 +367,9 @@ def _tools(tools: Any) -> list[Tool]:
                 f"tools[{i}].function.parameters",
                 "invalid_function_parameters",
             )
-        out.append(Tool(name, str(fn.get("description", "")), params))
+        if fn.get("strict") is True:
+            _check_strict(params, f"tools[{i}].function.parameters", f"function '{name}'")
+        out.append(Tool(name, str(fn.get("description", "")), sanitize_schema(params)))
     return out
 
 
@@ -281,7 +389,13 @@ def _tool_choice(body: dict[str, Any], tools: list[Tool]) -> ToolChoice:
     if isinstance(choice, dict) and choice.get("type") == "function":
         fn = choice.get("function")
         name = fn.get("name") if isinstance(fn, dict) else None
-        if not isinstance(name, str) or name not in {t.name for t in tools}:
+        if not isinstance(name, str):
+            raise _bad(
+                "Missing required parameter: 'tool_choice.function.name'.",
+                "tool_choice.function.name",
+                "missing_required_parameter",
+            )
+        if name not in {t.name for t in tools}:
             raise _bad(
                 f"Invalid value for 'tool_choice': function {name!r} is not among tools.",
                 "tool_choice",

@@ -168,6 +168,19 @@ def _summary(text: str, limit: int) -> str:
 
 
 # -- schema filling -----------------------------------------------------------------------------
+#: a valid value for each string format structured outputs support (no random draws)
+_FORMAT_EXAMPLES = {
+    "date-time": "2026-01-15T09:30:00Z",
+    "date": "2026-01-15",
+    "time": "09:30:00Z",
+    "duration": "PT15M",
+    "email": "oncall@example.com",
+    "hostname": "api.example.com",
+    "uri": "https://status.example.com/incidents/1",
+    "ipv4": "192.0.2.10",
+    "ipv6": "2001:db8::10",
+    "uuid": "8c5b7d4e-2f1a-4c3b-9e6d-1a2b3c4d5e6f",
+}
 def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/"):
@@ -219,6 +232,8 @@ class _Filler:
             if "minimum" in schema:
                 value = max(value, float(schema["minimum"]))
             return int(value) if kind == "integer" else value
+        if schema.get("format") in _FORMAT_EXAMPLES:
+            return _FORMAT_EXAMPLES[schema["format"]]
         limit = int(schema.get("maxLength", 100))
         if "service" in key:
             found = services_in(self.text)

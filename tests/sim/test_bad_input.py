@@ -1,20 +1,26 @@
 """No request body crashes the simulator: random and mutated bodies get a 4xx (or a valid 200).
 
-Bodies are POSTed with plain httpx to both generation endpoints in-process; every answer must be
-either a well-formed success or a 4xx with the provider's own error body, never a 5xx or an
-exception escaping the simulator.
+Bodies are POSTed with plain httpx to both generation endpoints, in-process and over real HTTP
+(``python -m llmlab.sim serve``'s app on a loopback port); every answer must be either a
+well-formed success or a 4xx with the provider's own error body, never a 5xx or an exception
+escaping the simulator. The mutated bodies include the newer features (thinking, structured
+outputs, threads, cache TTLs, images), and pathological JSON (deep nesting, lone surrogates).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import llmlab.sim
+from llmlab.sim import Simulator
+from llmlab.sim.testing import SimServer, serving
 
 ENDPOINTS = {
     "anthropic": "https://api.anthropic.com/v1/messages",
@@ -87,6 +93,61 @@ BASE: dict[str, dict[str, Any]] = {
     },
 }
 
+PNG = (  # a 1x1 PNG
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5E"
+    "rkJggg=="
+)
+SCHEMA = {
+    "type": "object",
+    "properties": {"service": {"type": "string"}, "down": {"type": "boolean"}},
+    "required": ["service", "down"],
+    "additionalProperties": False,
+}
+BASE["anthropic-features"] = {
+    "model": "claude-sonnet-4-6",
+    "max_tokens": 2048,
+    "thinking": {"type": "enabled", "budget_tokens": 1024},
+    "output_config": {"format": {"type": "json_schema", "schema": SCHEMA}},
+    "thread": {"type": "create"},
+    "cache_control": {"type": "ephemeral", "ttl": "1h"},
+    "metadata": {"user_id": "u1"},
+    "messages": [
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "image",
+                    "source": {"type": "base64", "media_type": "image/png", "data": PNG},
+                },
+                {"type": "text", "text": "Is checkout down?"},
+            ],
+        }
+    ],
+}
+BASE["openai-features"] = {
+    "model": "gpt-4.1-mini",
+    "max_completion_tokens": 32,
+    "messages": [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Is checkout down?"},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+            ],
+        }
+    ],
+    "response_format": {
+        "type": "json_schema",
+        "json_schema": {"name": "Status", "strict": True, "schema": SCHEMA},
+    },
+    "logit_bias": {"1234": -5},
+    "seed": 7,
+    "prompt_cache_key": "k",
+    "user": "u1",
+    "stream": False,
+    "stream_options": {"include_usage": True},
+}
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -119,8 +180,8 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 @st.composite
-def mutated(draw: st.DrawFn, provider: str) -> dict[str, Any]:
-    body = json.loads(json.dumps(BASE[provider]))
+def mutated(draw: st.DrawFn, endpoint: str) -> dict[str, Any]:
+    body = json.loads(json.dumps(BASE[endpoint.replace("-count", "")]))
     if draw(st.booleans()):
         body["stream"] = True
     else:
@@ -179,14 +240,20 @@ def _check(provider: str, response: httpx.Response) -> None:
         assert isinstance(err["type"], str)
 
 
+def _provider(endpoint: str) -> str:
+    return "openai" if endpoint.startswith("openai") else "anthropic"
+
+
 def _post(endpoint: str, content: bytes, content_type: str) -> None:
-    provider = "openai" if endpoint == "openai" else "anthropic"
+    provider = _provider(endpoint)
     headers = {**HEADERS[provider], "content-type": content_type}
     with llmlab.sim.mock(seed=0, time_scale=1e-6):
         response = httpx.post(ENDPOINTS[endpoint], content=content, headers=headers)
         _check(provider, response)
 
 
+ENDPOINTS["anthropic-features"] = ENDPOINTS["anthropic"]
+ENDPOINTS["openai-features"] = ENDPOINTS["openai"]
 ENDPOINT = st.sampled_from(sorted(ENDPOINTS))
 SETTINGS = settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -194,8 +261,7 @@ SETTINGS = settings(max_examples=70, deadline=None, suppress_health_check=[Healt
 @SETTINGS
 @given(endpoint=ENDPOINT, data=st.data())
 def test_mutated_bodies(endpoint: str, data: st.DataObject) -> None:
-    provider = "openai" if endpoint == "openai" else "anthropic"
-    body = _tame(data.draw(mutated(provider)))
+    body = _tame(data.draw(mutated(endpoint)))
     if endpoint == "anthropic-count":
         body.pop("max_tokens", None)
     _post(endpoint, json.dumps(body).encode(), "application/json")
@@ -217,3 +283,64 @@ def test_random_json(endpoint: str, body: Any) -> None:
 )
 def test_random_bytes(endpoint: str, content: bytes, content_type: str) -> None:
     _post(endpoint, content, content_type)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SimServer]:
+    with serving(Simulator(seed=0, time_scale=1e-6)) as running:
+        yield running
+
+
+def _http_url(server: SimServer, endpoint: str) -> str:
+    base = server.anthropic_base_url if _provider(endpoint) == "anthropic" else server.base_url
+    path = ENDPOINTS[endpoint].split(".com", 1)[1]
+    return base + ("/openai" if _provider(endpoint) == "openai" else "") + path
+
+
+HTTP_SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+@HTTP_SETTINGS
+@given(endpoint=ENDPOINT, data=st.data())
+def test_mutated_bodies_over_http(server: SimServer, endpoint: str, data: st.DataObject) -> None:
+    body = _tame(data.draw(mutated(endpoint)))
+    if endpoint == "anthropic-count":
+        body.pop("max_tokens", None)
+    provider = _provider(endpoint)
+    headers = {**HEADERS[provider], "content-type": "application/json"}
+    response = httpx.post(_http_url(server, endpoint), json=body, headers=headers, timeout=60)
+    _check(provider, response)
+
+
+surrogates = st.text(alphabet=st.characters(categories=["Cs"]), min_size=1, max_size=3)
+
+
+@st.composite
+def pathological(draw: st.DrawFn) -> bytes:
+    """Deeply nested arrays/objects, or lone surrogates, somewhere in an otherwise fine body."""
+    if draw(st.booleans()):
+        depth = draw(st.integers(150, 4000))
+        opener, closer = draw(st.sampled_from([("[", "]"), ('{"a":', "}")]))
+        inner = opener * depth + "1" * (opener != "[") + closer * depth
+        return ('{"model": "gpt-4.1-mini", "messages": ' + inner + "}").encode()
+    text = draw(st.text(max_size=5)) + draw(surrogates)
+    field = draw(st.sampled_from(["content", "model", "key"]))
+    message = {"role": "user", "content": "hi"}
+    body: dict[str, Any] = {"model": "claude-sonnet-4-6", "max_tokens": 8, "messages": [message]}
+    if field == "content":
+        message["content"] = text
+    elif field == "model":
+        body["model"] = text
+    else:
+        body[text] = 1
+    return json.dumps(body).encode()  # ensure_ascii writes the surrogates as \udxxx escapes
+
+
+@settings(max_examples=30, deadline=None)
+@given(endpoint=ENDPOINT, content=pathological())
+def test_pathological_json(endpoint: str, content: bytes) -> None:
+    _post(endpoint, content, "application/json")
