@@ -114,16 +114,25 @@ def test_hang_without_a_timeout_would_wait_for_the_server() -> None:
 
 
 def test_slow_fault_stretches_decode() -> None:
-    def stream_time(sim: Simulator) -> tuple[float, int]:
+    """ "slow" makes decode 5x slower; TTFT is untouched, so compare the decode parts only
+    (after the first text delta): with Anthropic's ~2 s fixed TTFT the whole stream of 40
+    tokens is only ~1.7x longer, and a total-time ratio would say little about decode."""
+
+    def decode_time(sim: Simulator) -> tuple[float, int]:
         with mock(sim):
             client = anthropic.Anthropic(api_key=KEY)
-            start = time.perf_counter()
             with client.messages.stream(model=CLAUDE, max_tokens=40, messages=MESSAGES) as s:
+                first = None
+                for event in s:
+                    if first is None and event.type == "content_block_delta":
+                        first = time.perf_counter()
+                end = time.perf_counter()
                 usage = s.get_final_message().usage
-            return time.perf_counter() - start, usage.output_tokens
+            assert first is not None
+            return end - first, usage.output_tokens
 
-    stream_time(Simulator(seed=17, time_scale=0.001))  # warm up
-    normal, n1 = stream_time(Simulator(seed=17, time_scale=0.05))
-    slow, n2 = stream_time(Simulator(seed=17, time_scale=0.05, faults=FaultPlan.scripted(["slow"])))
+    decode_time(Simulator(seed=17, time_scale=0.001))  # warm up
+    normal, n1 = decode_time(Simulator(seed=17, time_scale=0.05))
+    slow, n2 = decode_time(Simulator(seed=17, time_scale=0.05, faults=FaultPlan.scripted(["slow"])))
     assert n1 == n2 and n1 >= 10
-    assert slow > 2 * normal, (normal, slow)
+    assert slow > 2.5 * normal, (normal, slow)  # 5x expected; overhead and load only shrink it
