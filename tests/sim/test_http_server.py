@@ -16,6 +16,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
+import llmlab.sim
 from llmlab.sim.testing import SimServer
 
 USER = [{"role": "user", "content": "Summarise the checkout incident runbook in a sentence."}]
@@ -211,3 +212,27 @@ def test_cli_rejects_bad_options() -> None:
     from llmlab.sim.__main__ import main
 
     assert main(["serve", "--faults", '{"nonsense": 2}']) == 2
+
+
+def test_oversize_body_is_refused_before_it_is_buffered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ASGI reader stops at MAX_BODY_BYTES with a 413: it never holds an unbounded body."""
+    import asyncio
+
+    from llmlab.sim import _asgi
+
+    monkeypatch.setattr(_asgi, "MAX_BODY_BYTES", 1000)
+    chunks = [b"x" * 600] * 5  # 3000 bytes in all; the reader must stop at the second chunk
+    received: list[int] = []
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        received.append(1)
+        return {"type": "http.request", "body": chunks[len(received) - 1], "more_body": True}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/anthropic/v1/messages", "headers": []}
+    asyncio.run(_asgi.SimApp(llmlab.sim.Simulator())(scope, receive, send))
+    assert len(received) == 2
+    assert sent[0]["status"] == 413
