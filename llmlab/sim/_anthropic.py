@@ -23,6 +23,7 @@ from llmlab.sim._latency import decode_times, time_to_first_token
 from llmlab.sim._lm import model_for
 from llmlab.sim._ratelimit import retry_after_headers
 from llmlab.sim._sampling import SamplingParams
+from llmlab.sim._sse import HOLE, sse_filler
 from llmlab.sim._wire import SimRequest, SimResponse
 
 _STATUS_TYPES = {
@@ -603,25 +604,20 @@ def _sse_timeline(
             per = max(part.n_tokens // max(len(chunks), 1), 1)
             pieces = [("", 0), *((c, per) for c in chunks)]
             kind, field_name = "input_json_delta", "partial_json"
+        delta = sse_filler(
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": kind, field_name: HOLE},
+            },
+        )
         for text, n in pieces:
             delay = (
                 (ttft - min(ttft, 0.05)) if first else sum(next(step_iter, 0.0) for _ in range(n))
             )
             first = False
-            timeline.append(
-                (
-                    delay,
-                    sse(
-                        "content_block_delta",
-                        {
-                            "type": "content_block_delta",
-                            "index": index,
-                            "delta": {"type": kind, field_name: text},
-                        },
-                    ),
-                    n,
-                )
-            )
+            timeline.append((delay, delta(text), n))
         timeline.append(
             (0.0, sse("content_block_stop", {"type": "content_block_stop", "index": index}), 0)
         )
