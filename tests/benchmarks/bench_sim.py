@@ -158,22 +158,38 @@ def overhead(calls: int) -> dict[str, float]:
     return ratios
 
 
-def events_per_second(calls: int) -> float:
-    """SSE events per second through anthropic ``messages.stream``, in-process."""
-    client = anthropic.Anthropic(api_key="test", max_retries=0)
-    rates = []
+def events_per_second(calls: int) -> tuple[float, float]:
+    """SSE events per second through anthropic ``messages.stream``: in-process, and from a bare
+    MockTransport replaying the same bytes (the SDK's own ceiling on this machine)."""
+    recorded: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    rates: dict[str, list[float]] = {"sim": [], "bare": []}
     with llmlab.sim.mock(seed=0, time_scale=1e-6):
+        clients = {
+            "sim": anthropic.Anthropic(api_key="test", max_retries=0),
+            "bare": anthropic.Anthropic(
+                api_key="test", max_retries=0, http_client=_replaying("anthropic", recorded)
+            ),
+        }
+        _calls_a(
+            anthropic.Anthropic(
+                api_key="test", max_retries=0, http_client=_recorder("anthropic", recorded)
+            )
+        )["anthropic messages.stream"]()
         for i in range(calls + 5):
-            start = time.perf_counter()
-            with client.messages.stream(
-                model=MODEL_A, max_tokens=STREAM_TOKENS, messages=MESSAGES
-            ) as s:
-                n = sum(1 for _ in s)
-            if i >= 5:
-                rates.append(n / (time.perf_counter() - start))
-    rate = statistics.median(rates)
-    print(f"anthropic messages.stream in-process: {rate:8.0f} SSE events/s (median of {calls})")
-    return rate
+            for name, client in clients.items():
+                start = time.perf_counter()
+                with client.messages.stream(
+                    model=MODEL_A, max_tokens=STREAM_TOKENS, messages=MESSAGES
+                ) as s:
+                    n = sum(1 for _ in s)
+                if i >= 5:
+                    rates[name].append(n / (time.perf_counter() - start))
+    sim, bare = statistics.median(rates["sim"]), statistics.median(rates["bare"])
+    print(
+        f"anthropic messages.stream: {sim:8.0f} SSE events/s in-process | "
+        f"{bare:8.0f} from a bare mock (median of {calls} interleaved streams)"
+    )
+    return sim, bare
 
 
 def cache_ttft(pairs: int = 3) -> dict[int, float]:
