@@ -93,9 +93,8 @@ def _free_text(
     plain = _plain(params)
     for step in range(max_tokens):
         base = model.log_probs(context)
-        logits = base + bias
+        logits = base + bias  # a new array: the memoised distribution stays untouched
         if step < _MIN_WORDS:
-            logits = logits.copy()
             logits[EOS] = -np.inf
         tok = -1
         if plain:
@@ -121,7 +120,9 @@ def _free_text(
         )
         counts[tok] += 1
         context = [*context[-1:], tok]
-        text += tokens[-1].text
+        if not stops:
+            continue
+        text += tokens[-1].text  # only stop sequences read the text so far
         for s in stops:
             at = text.find(s)
             if at >= 0:
@@ -159,8 +160,8 @@ def _plain_step(logits: np.ndarray, rng: np.random.Generator, masked: bool) -> t
     live = probs[1:] if masked else probs  # end-of-reply is local id 0
     if not live.all():
         return -1, 0.0
-    cumulative = np.cumsum(live)
-    i = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    cumulative = live.cumsum()  # the methods, not np.cumsum / np.searchsorted: same results,
+    i = int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right"))  # less overhead
     tok = min(i, live.size - 1) + (1 if masked else 0)
     # the general path sums the finite exponentials only: all but end-of-reply when masked
     total = z[1:].sum() if masked else zsum
