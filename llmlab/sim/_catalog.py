@@ -1,9 +1,8 @@
 """The models each simulated provider serves: real ids, context windows, output limits and latency.
 
 Latency profiles are calibrated (see ``llmlab/sim/PHYSICS.md``) to published figures:
-Anthropic's 100k-token prompt went from 11.5 s to first token uncached to ~2.4 s cached and a
-10k-token many-shot prompt from 1.6 s to 1.1 s (both ratios fitted); OpenAI says caching cuts
-latency by up to 80 % for long prompts.
+Anthropic's 100k-token prompt went from 11.5 s to first token uncached to ~2.4 s cached, and
+both providers say caching cuts latency by up to 80-85 % for long prompts.
 """
 
 from __future__ import annotations
@@ -19,12 +18,9 @@ from llmlab.sim._wire import Provider
 class LatencyProfile:
     """Seconds of simulated time (before the global time scale is applied)."""
 
-    # claude-sonnet-4-x, fitted to both of Anthropic's published caching points (PHYSICS.md):
-    # a 100k-token prompt 11.5 s -> 2.4 s to first token, a 10k-token one 1.6 s -> 1.1 s. Both
-    # ratios need a fixed part of about 20.5k tokens of prefill (twice the 10k prefill time)
-    base: float = 1.96  # fixed: network, scheduling, and the prompt-independent part of TTFT
-    prefill_per_token: float = 95.4e-6  # uncached input: 100k tokens -> 1.96 + 9.54 = 11.5 s
-    cached_per_token: float = 4.42e-6  # cached input: 4.6 % of uncached
+    base: float = 0.45  # network + scheduling before any prefill
+    prefill_per_token: float = 110e-6  # uncached input
+    cached_per_token: float = 16.5e-6  # cached input: 15 % of uncached, the "up to 85 %" bound
     decode_per_token: float = 0.02  # 50 tokens/s
     jitter: float = 0.08  # sigma of a multiplicative log-normal factor
 
@@ -46,13 +42,11 @@ class ModelProfile:
     retires_at: str | None = None
 
 
-# Haiku and Opus: Sonnet's fitted shape (the same cached/uncached ratios) scaled by their
-# relative prefill speed (Haiku 60/110, Opus 150/110 of Sonnet)
 _FAST = LatencyProfile(
-    base=1.07, prefill_per_token=52e-6, cached_per_token=2.41e-6, decode_per_token=0.01
+    base=0.3, prefill_per_token=60e-6, cached_per_token=9e-6, decode_per_token=0.01
 )
 _SLOW = LatencyProfile(
-    base=2.67, prefill_per_token=130e-6, cached_per_token=6.03e-6, decode_per_token=0.03
+    base=0.7, prefill_per_token=150e-6, cached_per_token=22.5e-6, decode_per_token=0.03
 )
 _OPENAI = LatencyProfile(
     base=0.4, prefill_per_token=100e-6, cached_per_token=20e-6, decode_per_token=0.02

@@ -1,12 +1,12 @@
 """Latency physics: time to first token from prefill, then paced decode, with seeded jitter.
 
 TTFT = base + uncached_input * prefill_per_token + cached_input * cached_per_token.
-Calibration (simulated seconds, before the time scale): claude-sonnet-4-6 is fitted to both
-of Anthropic's published caching points, cached/uncached TTFT 0.69 at 10k tokens (1.6 s ->
-1.1 s) and 0.21 at 100k (11.5 s -> 2.4 s), with 100k uncached at 11.5 s; that needs a fixed
-part of about twice the 10k prefill time (base 1.96 s). OpenAI profiles use cached prefill =
-20 % of uncached ("up to 80 %"): gpt-4.1-mini 0.48 at 10k, 0.24 at 100k. The derivation and
-the measured values are in ``llmlab/sim/PHYSICS.md``.
+Calibration (simulated seconds, before the time scale): for claude-sonnet-4-6 a 100k-token
+prompt takes about 11.5 s to first token uncached (Anthropic's published book example) and
+about 2.1 s cached (-81 %; published: -79 %, "up to 85 %"); cached prefill costs 15 % of
+uncached, the asymptote of "up to 85 %". OpenAI profiles use 20 % ("up to 80 %").
+Expected cached/uncached TTFT: Sonnet 0.40 at 10k tokens, 0.18 at 100k; gpt-4.1-mini 0.48 and
+0.24. The table and the measured values are in ``llmlab/sim/PHYSICS.md``.
 """
 
 from __future__ import annotations

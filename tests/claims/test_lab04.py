@@ -68,12 +68,7 @@ def test_short_prompt_is_not_cached() -> None:
 
 
 def test_cache_cuts_ttft() -> None:
-    """Caching a ~4.7k-token prefix cuts median TTFT by more than a tenth.
-
-    Notebook 04 claimed "more than a quarter" (ratio below 0.75). Anthropic's published
-    points (10k tokens -31 %, 100k -79 %; PHYSICS.md) put a 4.7k prefix near -18 % (expected
-    ratio 0.82): a cut of a quarter there would contradict the published 10k figure.
-    """
+    """Notebook claim: caching a ~4.7k-token prefix cuts median TTFT by more than a quarter."""
     long = "\n\n".join(
         (llmlab.data_dir() / f).read_text()
         for f in ["style_guide.md", "postmortem_long.md", "triage_policy.md"]
@@ -95,7 +90,7 @@ def test_cache_cuts_ttft() -> None:
         ask(client, cached(long), "warm-up")
         hot = [ttft(client, cached(long), f"Question {i}?") for i in range(8)]
         cold = [ttft(client, long, f"Question {i}?") for i in range(8)]
-    assert statistics.median(cold) / statistics.median(hot) > 1 / 0.9
+    assert statistics.median(cold) / statistics.median(hot) > 1 / 0.75
 
 
 def test_invalidation_pitfalls_and_ttl() -> None:
