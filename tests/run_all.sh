@@ -40,6 +40,8 @@ if [ "$WORLD" != legacy ]; then
     "$PY" -m llmlab.notebooks check
 fi
 
+# tests/benchmarks/ holds no test_*.py: the benchmarks are not run here (timings on a shared
+# machine are no pass/fail); run them with `$PY tests/benchmarks/bench_sim.py`.
 step "unit tests"
 run_pytest "$PY" -m pytest -n 2 --dist loadfile tests/ --ignore=tests/browser
 

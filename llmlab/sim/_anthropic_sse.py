@@ -7,6 +7,7 @@ from typing import Any
 
 from llmlab.sim._generate import Generation, TextOut, ToolCallOut
 from llmlab.sim._http import sse
+from llmlab.sim._sse import HOLE, sse_filler
 
 
 def sse_timeline(
@@ -65,28 +66,23 @@ def sse_timeline(
             per = max(part.n_tokens // max(len(chunks), 1), 1)
             pieces = [("", 0), *((c, per) for c in chunks)]
             kind, field_name = "input_json_delta", "partial_json"
+        delta = sse_filler(  # one encoding per block; each token's text is spliced in
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": kind, field_name: HOLE},
+            },
+        )
         for text, n in pieces:
             delay = (
                 (ttft - min(ttft, 0.05)) if first else sum(next(step_iter, 0.0) for _ in range(n))
             )
             first = False
-            timeline.append(
-                (
-                    delay,
-                    sse(
-                        "content_block_delta",
-                        {
-                            "type": "content_block_delta",
-                            "index": index,
-                            "delta": {"type": kind, field_name: text},
-                        },
-                    ),
-                    n,
-                )
-            )
+            timeline.append((delay, delta(text), n))
         if block["type"] == "thinking":
-            delta = {"type": "signature_delta", "signature": block["signature"]}
-            event = {"type": "content_block_delta", "index": index, "delta": delta}
+            signature = {"type": "signature_delta", "signature": block["signature"]}
+            event = {"type": "content_block_delta", "index": index, "delta": signature}
             timeline.append((0.0, sse("content_block_delta", event), 0))
         timeline.append(
             (0.0, sse("content_block_stop", {"type": "content_block_stop", "index": index}), 0)

@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import asdict, dataclass, field
 
 from llmlab.pricing import cost
+
+
+@functools.lru_cache(maxsize=4096)
+def _usd(
+    model: str,
+    provider: str,
+    input_tokens: int,
+    output_tokens: int,
+    write_5m: int,
+    write_1h: int,
+    read: int,
+) -> float:
+    """USD of one call, memoised: pricing through genai-prices took as long as a bare SDK call,
+    and a notebook bills the same few token counts over and over (the price is a pure
+    function of its arguments and the bundled snapshot)."""
+    return float(
+        cost(
+            model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cache_write_tokens=write_5m + write_1h,  # all writes; 1h is a part
+            cache_write_1h_tokens=write_1h,
+            cache_read_tokens=read,
+            provider=provider,
+        ).total_usd
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +69,7 @@ class Billing:
         read: int = 0,
         complete: bool = True,
     ) -> BillingRecord:
-        usd = float(
-            cost(
-                model,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cache_write_tokens=write_5m + write_1h,  # all writes; 1h is a part
-                cache_write_1h_tokens=write_1h,
-                cache_read_tokens=read,
-                provider=provider,
-            ).total_usd
-        )
+        usd = _usd(model, provider, input_tokens, output_tokens, write_5m, write_1h, read)
         record = BillingRecord(
             request_id,
             provider,

@@ -93,35 +93,81 @@ def _free_text(
     counts: Counter[int] = Counter()
     tokens: list[TokenOut] = []
     text = ""
+    plain = _plain(params)
     for step in range(max_tokens):
         base = model.log_probs(context)
-        logits = base + bias
+        logits = base + bias  # a new array: the memoised distribution stays untouched
         if step < _MIN_WORDS:
-            logits = logits.copy()
             logits[EOS] = -np.inf
-        probs = distribution(logits, params, counts)
-        tok = draw(probs, rng)
-        finite = logits[np.isfinite(logits)]
-        peak = finite.max()
-        logz = logits - (peak + np.log(np.exp(finite - peak).sum()))
+        tok = -1
+        if plain:
+            tok, lognorm = _plain_step(logits, rng, masked=step < _MIN_WORDS)
+        if tok < 0:  # the general pipeline (also when the fast path found a zero probability)
+            probs = distribution(logits, params, counts)
+            tok = draw(probs, rng)
+            finite = logits[np.isfinite(logits)]
+            peak = finite.max()
+            lognorm = peak + np.log(np.exp(finite - peak).sum())
         top = []
         if top_n:
+            logz = logits - lognorm
             best = np.argsort(-logz, kind="stable")[:top_n]
             top = [(model.token_text(i), model.token_bytes(i), float(logz[i])) for i in best]
-        if tok == EOS:
-            end = TokenOut("", b"", float(logz[tok]), top)
+        if tok == EOS:  # billed like any token, so it has a logprobs entry too
+            end = TokenOut("", b"", float(logits[tok] - lognorm), top)
             return TextOut(tokens, [end]), "end", None, step + 1
         tokens.append(
-            TokenOut(model.token_text(tok), model.token_bytes(tok), float(logz[tok]), top)
+            TokenOut(
+                model.token_text(tok), model.token_bytes(tok), float(logits[tok] - lognorm), top
+            )
         )
         counts[tok] += 1
         context = [*context[-1:], tok]
-        text += tokens[-1].text
+        if not stops:
+            continue
+        text += tokens[-1].text  # only stop sequences read the text so far
         for s in stops:
             at = text.find(s)
             if at >= 0:
                 return TextOut(tokens, _trim(tokens, len(text) - at)), "stop_sequence", s, step + 1
     return TextOut(tokens), "max_tokens", None, max_tokens
+
+
+def _plain(params: SamplingParams) -> bool:
+    """Sampling at temperature 1 with no filters or penalties (every current Anthropic call)."""
+    return (
+        params.temperature == 1.0
+        and params.top_p is None
+        and params.top_k is None
+        and params.frequency_penalty == 0
+        and params.presence_penalty == 0
+    )
+
+
+def _plain_step(logits: np.ndarray, rng: np.random.Generator, masked: bool) -> tuple[int, float]:
+    """One draw for :func:`_plain` parameters, and the log normaliser of ``logits``.
+
+    The same floating-point operations as ``distribution`` + ``draw`` + the log-softmax, in
+    the same order, computed once instead of three times: at temperature 1 the softmax's
+    exponentials are the log-softmax's too, and when no probability is zero the draw's
+    non-zero subset is the whole array (or all but end-of-reply when ``masked``, its logit
+    being -inf). Outputs are bit-identical to the general path, which stored notebook outputs
+    rely on. Returns (-1, 0.0) with the generator untouched when some other probability is
+    zero (an underflow or another -inf), so the caller takes the general path.
+    """
+    peak = logits.max()
+    z = np.exp(logits - peak)
+    zsum = z.sum()
+    probs = z / zsum
+    live = probs[1:] if masked else probs  # end-of-reply is local id 0
+    if not live.all():
+        return -1, 0.0
+    cumulative = live.cumsum()  # the methods, not np.cumsum / np.searchsorted: same results,
+    i = int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right"))  # less overhead
+    tok = min(i, live.size - 1) + (1 if masked else 0)
+    # the general path sums the finite exponentials only: all but end-of-reply when masked
+    total = z[1:].sum() if masked else zsum
+    return tok, float(peak + np.log(total))
 
 
 def _trim(tokens: list[TokenOut], n_chars: int) -> list[TokenOut]:

@@ -12,7 +12,6 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import tiktoken
@@ -29,8 +28,18 @@ _MEMO_SIZE = 1024
 
 @dataclass(frozen=True)
 class _Tables:
-    tri: dict[tuple[int, int], dict[int, int]]
-    bi: dict[int, dict[int, int]]
+    """The interpolation's terms, each weighted once here instead of on every memo miss.
+
+    ``tri[(a, b)]`` holds (next-token ids, 0.55 * count / total); ``bi[b]`` holds (ids,
+    0.30 * count / total, 0.55 * (count / total)), the last for a trigram context the corpus
+    never saw. Every array equals what the interpolation computed per lookup before (the same
+    operations in the same order), so distributions are bit-identical; building them per
+    lookup was most of a memo miss, and a miss is most of a token's cost.
+    """
+
+    tri: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
+    bi: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    uni_low: np.ndarray  # 0.15 * unigram probabilities
     uni: np.ndarray
 
 
@@ -59,12 +68,15 @@ class NGramModel:
         counts = np.full(self.size, _ADD_K)
         for tok, n in uni.items():
             counts[tok] += n
+        unigram = counts / counts.sum()
         self._tables = _Tables(
-            tri={k: dict(v) for k, v in tri.items()},
-            bi={k: dict(v) for k, v in bi.items()},
-            uni=counts / counts.sum(),
+            tri={k: _trigram_row(v) for k, v in tri.items() if v},
+            bi={k: _bigram_row(v) for k, v in bi.items() if v},
+            uni_low=_frozen(_LAMBDAS[2] * unigram),
+            uni=_frozen(unigram),
         )
         self._strings = [self._token_text(i) for i in range(self.size)]
+        self._bytes = [self._token_bytes(i) for i in range(self.size)]
         self._memo: dict[tuple[int, int], np.ndarray] = {}
 
     # -- vocabulary -------------------------------------------------------------------------
@@ -79,10 +91,14 @@ class NGramModel:
         """The text of one model-local token ('' for end-of-reply)."""
         return self._strings[local]
 
-    def token_bytes(self, local: int) -> bytes:
+    def _token_bytes(self, local: int) -> bytes:
         if local == EOS:
             return b""
         return self.encoding.decode_single_token_bytes(self.token_ids[local])
+
+    def token_bytes(self, local: int) -> bytes:
+        """The bytes of one model-local token (b'' for end-of-reply)."""
+        return self._bytes[local]
 
     def to_local(self, tiktoken_ids: Sequence[int]) -> list[int]:
         """Map tiktoken ids into the model's vocabulary, dropping ids it never saw."""
@@ -113,39 +129,42 @@ class NGramModel:
 
     def _compute(self, a: int, b: int) -> np.ndarray:
         t = self._tables
-        probs = _LAMBDAS[2] * t.uni
-        bi = self._arrays(t.bi, b)
-        if bi is not None:
-            idx, counts, total = bi
-            probs[idx] += _LAMBDAS[1] * counts / total
-        else:
-            probs = probs + _LAMBDAS[1] * t.uni
-        tri = self._arrays(t.tri, (a, b))
-        if tri is not None:
-            idx, counts, total = tri
-            probs[idx] += _LAMBDAS[0] * counts / total
-        elif bi is None:
+        bi = t.bi.get(b)
+        if bi is None:  # an unseen context (no trigram either): unigram only
+            probs = t.uni_low + _LAMBDAS[1] * t.uni
             probs = probs + _LAMBDAS[0] * t.uni
         else:
-            dist = np.zeros(self.size)
-            dist[bi[0]] = bi[1] / bi[2]
-            probs = probs + _LAMBDAS[0] * dist
+            probs = t.uni_low.copy()
+            probs[bi[0]] += bi[1]
+            tri = t.tri.get((a, b))
+            if tri is not None:
+                probs[tri[0]] += tri[1]
+            else:  # back off to the bigram for the trigram's share
+                probs[bi[0]] += bi[2]
         logp: np.ndarray = np.log(probs / probs.sum())
         return logp
 
-    @staticmethod
-    def _arrays(
-        table: Mapping[Any, dict[int, int]], key: Any
-    ) -> tuple[np.ndarray, np.ndarray, int] | None:
-        """(token ids, counts, total) of one context's continuations, or None when unseen."""
-        counts = table.get(key)
-        if not counts:
-            return None
-        return (
-            np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
-            np.fromiter(counts.values(), dtype=np.float64, count=len(counts)),
-            sum(counts.values()),
-        )
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+def _counts(counts: Mapping[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
+    """(token ids, counts as floats, total) of one context's continuations."""
+    ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    return _frozen(ids), values, sum(counts.values())
+
+
+def _trigram_row(counts: Mapping[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    ids, values, total = _counts(counts)
+    return ids, _frozen(_LAMBDAS[0] * values / total)
+
+
+def _bigram_row(counts: Mapping[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ids, values, total = _counts(counts)
+    return ids, _frozen(_LAMBDAS[1] * values / total), _frozen(_LAMBDAS[0] * (values / total))
 
 
 def corpus_paragraphs() -> list[str]:

@@ -36,6 +36,7 @@ from llmlab.sim._openai_request import (
 from llmlab.sim._ratelimit import retry_after_headers
 from llmlab.sim._sampling import SamplingParams
 from llmlab.sim._skills import Behaviour
+from llmlab.sim._sse import HOLE, sse_filler
 from llmlab.sim._wire import SimRequest, SimResponse
 
 _FINISH = {"end": "stop", "max_tokens": "length", "stop_sequence": "stop", "tool_use": "tool_calls"}
@@ -436,11 +437,14 @@ def _chunks(
     ttft: float,
     steps: list[float],
 ) -> list[tuple[float, bytes, int]]:
-    def frame(choice_list: list[dict[str, Any]], with_usage: bool = False) -> bytes:
+    def frame_dict(choice_list: list[dict[str, Any]], with_usage: bool = False) -> dict[str, Any]:
         chunk = {**base, "object": "chat.completion.chunk", "choices": choice_list}
         if usage is not None:
             chunk["usage"] = usage if with_usage else None
-        return sse(None, chunk)
+        return chunk
+
+    def frame(choice_list: list[dict[str, Any]], with_usage: bool = False) -> bytes:
+        return sse(None, frame_dict(choice_list, with_usage))
 
     timeline: list[tuple[float, bytes, int]] = []
     step_iter = iter(steps)
@@ -464,16 +468,21 @@ def _chunks(
             )
         )
         first = True
+        plain = sse_filler(  # a token's frame without logprobs: encoded once per choice
+            None,
+            frame_dict(
+                [{"index": i, "delta": {"content": HOLE}, "logprobs": None, "finish_reason": None}]
+            ),
+        )
         for part in gen.parts:
             if isinstance(part, TextOut):
                 for tok in part.tokens:
                     wait = ttft if first and i == 0 else next(step_iter, 0.0) if i == 0 else 0.0
                     first = False
-                    lp = (
-                        {"content": [_logprob_entry(tok)], "refusal": None}
-                        if choice["logprobs"] is not None
-                        else None
-                    )
+                    if choice["logprobs"] is None:
+                        timeline.append((wait, plain(tok.text), 1))
+                        continue
+                    lp = {"content": [_logprob_entry(tok)], "refusal": None}
                     timeline.append(
                         (
                             wait,

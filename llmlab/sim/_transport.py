@@ -26,6 +26,10 @@ _OPENAI_ONLY = ("/v1/chat/", "/v1/responses", "/v1/embeddings", "/v1/completions
 _HOSTS: dict[str, Provider] = {"api.anthropic.com": "anthropic", "api.openai.com": "openai"}
 #: the HTTP simulator's own layout: /anthropic/v1/... and /openai/v1/...
 _PREFIXED: tuple[Provider, ...] = ("anthropic", "openai")
+#: waits shorter than this are not slept: a sleep call costs ~0.1 ms of its own, more than
+#: the wait, and the schedule is absolute, so a skipped wait is made up by the next sleep
+#: (a chunk is never more than this early, and the body never ends early)
+MIN_SLEEP = 2e-4
 
 
 def _read_timeout(request: Any) -> float | None:
@@ -87,7 +91,7 @@ def _paced_stream_class(mod: ModuleType) -> type[Any]:
             try:
                 for piece in self._response.body:
                     wait, data, error = self._check(piece)
-                    if wait > 0:
+                    if wait >= MIN_SLEEP:
                         time.sleep(wait)
                     if error is not None:
                         raise error
@@ -101,7 +105,7 @@ def _paced_stream_class(mod: ModuleType) -> type[Any]:
             try:
                 for piece in self._response.body:
                     wait, data, error = self._check(piece)
-                    if wait > 0:
+                    if wait >= MIN_SLEEP:
                         await asyncio.sleep(wait)
                     if error is not None:
                         raise error

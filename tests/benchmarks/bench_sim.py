@@ -1,27 +1,38 @@
-"""Benchmark: what the simulator adds per SDK call, and how fast it streams.
+"""Benchmark: what the simulator adds per SDK call, how fast it streams, and its cache physics.
 
-Run: ``.venv/bin/python tests/benchmarks/bench_sim.py [--calls 200]`` (not collected by pytest:
-the file name does not match ``test_*.py``). The time scale is 1e-6, so simulated latency
-(TTFT, per-token decode) vanishes and what remains is the simulator's own CPU cost: request
-parsing and validation, token counting, sampling from the n-gram model, JSON/SSE encoding.
-The baseline is the same SDK call answered by a bare respx route returning a canned body.
+Run (either SDK world; not collected by pytest, and ``tests/run_all.sh`` does not run it)::
+
+    .venv/bin/python tests/benchmarks/bench_sim.py [--calls 200] [--notebooks]
+    LLMLAB_WORLD=legacy .venv-legacy/bin/python tests/benchmarks/bench_sim.py
+
+Overhead: the same SDK call is answered alternately by the in-process simulator (time scale
+1e-6, so simulated latency vanishes and what remains is the simulator's own CPU cost) and by a
+bare ``MockTransport`` of the SDK's own HTTP generation (``llmlab.sim.sdk_http``) replaying the
+exact bytes the simulator produced for that request, so both sides parse the same body and
+the ratio is the simulator's cost alone. Medians of interleaved calls (a load spike hits both).
+
+Cache physics: cached / uncached time to first token of a 10k- and a 100k-token prompt on
+claude-sonnet-4-6, through ``messages.stream`` (published: 0.69 and 0.21; see PHYSICS.md).
+``--notebooks`` also times every solution notebook at ``LLMLAB_TIME_SCALE=0.05``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anthropic
-import httpx
 import openai
-import respx
 
 import llmlab.sim
+import llmlab.tokens
 
 MODEL_A = "claude-sonnet-4-6"
 MODEL_O = "gpt-4.1-mini"
@@ -29,141 +40,236 @@ MESSAGES: list[Any] = [
     {"role": "user", "content": "Summarise the checkout incident runbook in a sentence."}
 ]
 MAX_TOKENS = 30
-
-CANNED_A = {
-    "id": "msg_01canned",
-    "type": "message",
-    "role": "assistant",
-    "model": MODEL_A,
-    "content": [{"type": "text", "text": "The checkout service recovered after a failover."}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {
-        "input_tokens": 20,
-        "output_tokens": 10,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
-    },
-}
-CANNED_O = {
-    "id": "chatcmpl-canned",
-    "object": "chat.completion",
-    "created": 1_763_900_000,
-    "model": MODEL_O,
-    "choices": [
-        {
-            "index": 0,
-            "message": {"role": "assistant", "content": "The checkout service recovered."},
-            "logprobs": None,
-            "finish_reason": "stop",
-        }
-    ],
-    "usage": {"prompt_tokens": 20, "completion_tokens": 6, "total_tokens": 26},
-}
+STREAM_TOKENS = 200
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def _median_ms(fn: Callable[[], object], calls: int, warmup: int = 5) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+def _calls_a(client: anthropic.Anthropic) -> dict[str, Callable[[], object]]:
+    def create() -> object:
+        return client.messages.create(model=MODEL_A, max_tokens=MAX_TOKENS, messages=MESSAGES)
+
+    def stream() -> int:
+        with client.messages.stream(
+            model=MODEL_A, max_tokens=STREAM_TOKENS, messages=MESSAGES
+        ) as s:
+            return sum(1 for _ in s)
+
+    return {"anthropic messages.create": create, "anthropic messages.stream": stream}
 
 
-def _create_a(client: anthropic.Anthropic) -> Callable[[], object]:
-    return lambda: client.messages.create(
-        model=MODEL_A, max_tokens=MAX_TOKENS, messages=MESSAGES, temperature=1
-    )
-
-
-def _create_o(client: openai.OpenAI) -> Callable[[], object]:
-    return lambda: client.chat.completions.create(
-        model=MODEL_O, max_tokens=MAX_TOKENS, messages=MESSAGES, temperature=1
-    )
-
-
-def per_call(calls: int) -> None:
-    a = anthropic.Anthropic(api_key="test", max_retries=0)
-    o = openai.OpenAI(api_key="test", max_retries=0)
-    with respx.mock(assert_all_called=False) as router:
-        router.post("https://api.anthropic.com/v1/messages").mock(
-            return_value=httpx.Response(200, json=CANNED_A)
-        )
-        router.post("https://api.openai.com/v1/chat/completions").mock(
-            return_value=httpx.Response(200, json=CANNED_O)
-        )
-        bare_a = _median_ms(_create_a(a), calls)
-        bare_o = _median_ms(_create_o(o), calls)
-    with llmlab.sim.mock(seed=0, time_scale=1e-6):
-        sim_a = _median_ms(_create_a(a), calls)
-        sim_o = _median_ms(_create_o(o), calls)
-    print(f"per-call medians over {calls} calls (max_tokens={MAX_TOKENS}, time_scale=1e-6)")
-    for name, bare, simulated in (
-        ("anthropic messages.create", bare_a, sim_a),
-        ("openai chat.completions.create", bare_o, sim_o),
-    ):
-        print(
-            f"  {name:32s} bare respx {bare:6.2f} ms | simulator {simulated:6.2f} ms | "
-            f"added {simulated - bare:6.2f} ms | ratio {simulated / bare:5.1f}x"
+def _calls_o(client: openai.OpenAI) -> dict[str, Callable[[], object]]:
+    def create() -> object:
+        return client.chat.completions.create(
+            model=MODEL_O, max_tokens=MAX_TOKENS, messages=MESSAGES
         )
 
-
-def streaming(calls: int) -> None:
-    a = anthropic.Anthropic(api_key="test", max_retries=0)
-    o = openai.OpenAI(api_key="test", max_retries=0)
-    counts: list[int] = []
-    seconds: list[float] = []
-
-    def stream_a() -> None:
-        start = time.perf_counter()
-        with a.messages.stream(model=MODEL_A, max_tokens=200, messages=MESSAGES) as s:
-            n = sum(1 for _ in s)
-        seconds.append(time.perf_counter() - start)
-        counts.append(n)
-
-    def stream_o() -> None:
-        start = time.perf_counter()
-        chunks = o.chat.completions.create(
+    def stream() -> int:
+        chunks = client.chat.completions.create(
             model=MODEL_O,
-            max_tokens=200,
+            max_tokens=STREAM_TOKENS,
             messages=MESSAGES,
             stream=True,
             stream_options={"include_usage": True},
         )
-        n = sum(1 for _ in chunks)
-        seconds.append(time.perf_counter() - start)
-        counts.append(n)
+        return sum(1 for _ in chunks)
 
-    print(f"streaming (max_tokens=200, median over {calls} streams)")
+    return {"openai chat.completions.create": create, "openai chat stream": stream}
+
+
+def _replaying(provider: str, recorded: dict[str, tuple[int, dict[str, str], bytes]]) -> Any:
+    """A client of ``provider``'s HTTP generation whose MockTransport replays recorded bytes."""
+    http = llmlab.sim.sdk_http(provider)  # type: ignore[arg-type]
+
+    def handler(request: Any) -> Any:
+        key = "stream" if b'"stream":true' in request.content.replace(b" ", b"") else "create"
+        status, headers, body = recorded[key]
+        return http.Response(status, headers=headers, content=body)
+
+    return http.Client(transport=http.MockTransport(handler))
+
+
+def _recorder(provider: str, sink: dict[str, tuple[int, dict[str, str], bytes]]) -> Any:
+    """A client of ``provider``'s HTTP generation that keeps what the simulator answered."""
+    http = llmlab.sim.sdk_http(provider)  # type: ignore[arg-type]
+
+    class Recording(http.HTTPTransport):  # type: ignore[misc,name-defined]
+        def handle_request(self, request: Any) -> Any:
+            response = super().handle_request(request)
+            body = response.read()
+            key = "stream" if b'"stream":true' in request.content.replace(b" ", b"") else "create"
+            sink[key] = (response.status_code, dict(response.headers), body)
+            return http.Response(response.status_code, headers=response.headers, content=body)
+
+    return http.Client(transport=Recording())
+
+
+def overhead(calls: int) -> dict[str, float]:
+    """Median simulator / bare-mock time per call type, interleaved call by call."""
+    recorded_a: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    recorded_o: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    ratios: dict[str, float] = {}
     with llmlab.sim.mock(seed=0, time_scale=1e-6):
-        for name, fn in (
-            ("anthropic messages.stream", stream_a),
-            ("openai chat stream", stream_o),
+        sim_a = _calls_a(anthropic.Anthropic(api_key="test", max_retries=0))
+        sim_o = _calls_o(openai.OpenAI(api_key="test", max_retries=0))
+        # record what the simulator answers, then replay those bytes from a bare mock
+        for fn in (
+            *_calls_a(
+                anthropic.Anthropic(
+                    api_key="test", max_retries=0, http_client=_recorder("anthropic", recorded_a)
+                )
+            ).values(),
+            *_calls_o(
+                openai.OpenAI(
+                    api_key="test", max_retries=0, http_client=_recorder("openai", recorded_o)
+                )
+            ).values(),
         ):
-            for _ in range(5):
-                fn()
-            counts.clear()
-            seconds.clear()
-            for _ in range(calls):
-                fn()
-            rates = [c / s for c, s in zip(counts, seconds, strict=True)]
-            print(
-                f"  {name:32s} {statistics.median(counts):5.0f} events/stream | "
-                f"{statistics.median(seconds) * 1000:6.2f} ms/stream | "
-                f"{statistics.median(rates):8.0f} events/s"
+            fn()
+        bare_a = _calls_a(
+            anthropic.Anthropic(
+                api_key="test", max_retries=0, http_client=_replaying("anthropic", recorded_a)
             )
+        )
+        bare_o = _calls_o(
+            openai.OpenAI(
+                api_key="test", max_retries=0, http_client=_replaying("openai", recorded_o)
+            )
+        )
+        pairs = [(name, sim_a[name], bare_a[name]) for name in sim_a]
+        pairs += [(name, sim_o[name], bare_o[name]) for name in sim_o]
+        print(f"per-call medians of {calls} interleaved calls (time_scale=1e-6)")
+        for name, simulated, bare in pairs:
+            for _ in range(5):
+                simulated(), bare()
+            t_sim, t_bare = [], []
+            for _ in range(calls):
+                start = time.perf_counter()
+                simulated()
+                mid = time.perf_counter()
+                bare()
+                t_bare.append(time.perf_counter() - mid)
+                t_sim.append(mid - start)
+            ms_sim, ms_bare = statistics.median(t_sim) * 1e3, statistics.median(t_bare) * 1e3
+            ratios[name] = ms_sim / ms_bare
+            print(
+                f"  {name:32s} bare mock {ms_bare:6.2f} ms | simulator {ms_sim:6.2f} ms | "
+                f"ratio {ratios[name]:4.2f}x"
+            )
+    return ratios
+
+
+def events_per_second(calls: int) -> tuple[float, float]:
+    """SSE events per second through anthropic ``messages.stream``: in-process, and from a bare
+    MockTransport replaying the same bytes (the SDK's own ceiling on this machine)."""
+    recorded: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    rates: dict[str, list[float]] = {"sim": [], "bare": []}
+    with llmlab.sim.mock(seed=0, time_scale=1e-6):
+        clients = {
+            "sim": anthropic.Anthropic(api_key="test", max_retries=0),
+            "bare": anthropic.Anthropic(
+                api_key="test", max_retries=0, http_client=_replaying("anthropic", recorded)
+            ),
+        }
+        _calls_a(
+            anthropic.Anthropic(
+                api_key="test", max_retries=0, http_client=_recorder("anthropic", recorded)
+            )
+        )["anthropic messages.stream"]()
+        for i in range(calls + 5):
+            for name, client in clients.items():
+                start = time.perf_counter()
+                with client.messages.stream(
+                    model=MODEL_A, max_tokens=STREAM_TOKENS, messages=MESSAGES
+                ) as s:
+                    n = sum(1 for _ in s)
+                if i >= 5:
+                    rates[name].append(n / (time.perf_counter() - start))
+    sim, bare = statistics.median(rates["sim"]), statistics.median(rates["bare"])
+    print(
+        f"anthropic messages.stream: {sim:8.0f} SSE events/s in-process | "
+        f"{bare:8.0f} from a bare mock (median of {calls} interleaved streams)"
+    )
+    return sim, bare
+
+
+def cache_ttft(pairs: int = 3) -> dict[int, float]:
+    """Cached / uncached TTFT (median of ``pairs``) for 10k and 100k prompt tokens."""
+    from llmlab.sim._clock import SimClock
+
+    client = anthropic.Anthropic(api_key="test", max_retries=0)
+    ratios: dict[int, float] = {}
+    for tokens, scale in ((10_000, 0.2), (100_000, 0.1)):
+        values = []
+        for p in range(pairs):
+            # one cl100k token per " wordN"-style unit; a distinct text per pair misses the cache
+            text = f"pair {p} " + " ".join(f"w{i % 997}x" for i in range(tokens // 3))
+            while llmlab.tokens.anthropic_tokens([], text) < tokens:
+                text += " more words here"
+            sim = llmlab.sim.Simulator(seed=p, clock=SimClock.manual(scale))
+            with llmlab.sim.mock(sim):
+                ttfts = []
+                for _ in range(2):  # first call writes the cache, the second reads it
+                    start = time.perf_counter()
+                    with client.messages.stream(
+                        model=MODEL_A,
+                        max_tokens=5,
+                        system=[
+                            {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
+                        ],
+                        messages=MESSAGES,
+                    ) as s:
+                        for event in s:
+                            if event.type == "content_block_delta":
+                                ttfts.append(time.perf_counter() - start)
+                                break
+            values.append(ttfts[1] / ttfts[0])
+        ratios[tokens] = statistics.median(values)
+    print(
+        f"cache TTFT cached/uncached (sonnet, via SDK): 10k {ratios[10_000]:.2f} "
+        f"(published 0.69) | 100k {ratios[100_000]:.2f} (published 0.21)"
+    )
+    return ratios
+
+
+def notebooks() -> None:
+    """Wall-clock seconds per solution notebook at LLMLAB_TIME_SCALE=0.05 (nbconvert)."""
+    env = {**os.environ, "LLMLAB_TIME_SCALE": "0.05", "MPLBACKEND": "Agg"}
+    for nb in sorted((ROOT / "solutions").glob("*.ipynb")):
+        start = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--stdout",
+                str(nb),
+            ],
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+        status = "ok" if done.returncode == 0 else f"exit {done.returncode}"
+        print(f"  {nb.name:40s} {time.perf_counter() - start:6.1f} s ({status})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--notebooks", action="store_true", help="time each solution notebook")
     args = parser.parse_args()
-    per_call(args.calls)
-    streaming(args.calls)
-    print(json.dumps({"note": "medians; run on an otherwise idle machine for stable figures"}))
+    print(
+        f"anthropic {anthropic.__version__} / openai {openai.__version__} on "
+        f"{llmlab.sim.sdk_http('anthropic').__name__}"
+    )
+    overhead(args.calls)
+    events_per_second(args.calls)
+    cache_ttft()
+    if args.notebooks:
+        notebooks()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from typing import Any, Literal
 
@@ -51,7 +52,10 @@ def test_three_slow_tools_concurrently_take_about_one_tools_time() -> None:
         assert [r.call_id for r in results] == ["c0", "c1", "c2"]
         return sequential, concurrent
 
-    sequential, concurrent = asyncio.run(measure())
+    # medians of three runs: one scheduling stall on a loaded machine must not flip the claim
+    runs = [asyncio.run(measure()) for _ in range(3)]
+    sequential = statistics.median(s for s, _ in runs)
+    concurrent = statistics.median(c for _, c in runs)
     assert concurrent < 1.5 * _SLOW
     assert sequential / concurrent > 2
 

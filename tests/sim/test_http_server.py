@@ -16,6 +16,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
+import llmlab.sim
 from llmlab.sim.testing import SimServer
 
 USER = [{"role": "user", "content": "Summarise the checkout incident runbook in a sentence."}]
@@ -211,3 +212,28 @@ def test_cli_rejects_bad_options() -> None:
     from llmlab.sim.__main__ import main
 
     assert main(["serve", "--faults", '{"nonsense": 2}']) == 2
+
+
+def test_oversize_body_stops_being_read_past_the_limit() -> None:
+    """The ASGI reader stops one byte past MAX_BODY_BYTES (the wire format then answers 413):
+    a runaway client cannot make the server buffer an unbounded body."""
+    import asyncio
+
+    from llmlab.sim import _asgi
+
+    chunk = b"x" * (8 * 1024 * 1024)
+    received: list[int] = []
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        received.append(1)
+        return {"type": "http.request", "body": chunk, "more_body": len(received) < 100}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"x-api-key", b"k"), (b"anthropic-version", b"2026-10-21")]
+    scope = {"type": "http", "method": "POST", "path": "/anthropic/v1/messages", "headers": headers}
+    asyncio.run(_asgi.SimApp(llmlab.sim.Simulator())(scope, receive, send))
+    assert len(received) == _asgi.MAX_BODY_BYTES // len(chunk) + 1  # 5 of the 100 chunks
+    assert sent[0]["status"] == 413
