@@ -20,7 +20,14 @@ from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
 from llmlab.sim._http import ApiError, api_key, json_response, key_id, parse_json_body, sse
 from llmlab.sim._latency import decode_times, time_to_first_token
 from llmlab.sim._lm import model_for
-from llmlab.sim._openai_common import admit, dated, fault_error, is_strict, prompt_token_ids
+from llmlab.sim._openai_common import (
+    admit,
+    dated,
+    fault_error,
+    is_strict,
+    prompt_token_ids,
+    settler,
+)
 from llmlab.sim._openai_request import _bad, _conversation, _model_entry, _not_found, _number
 from llmlab.sim._sampling import SamplingParams
 from llmlab.sim._skills import Behaviour
@@ -219,17 +226,9 @@ def _completions(
     )
     headers["openai-processing-ms"] = str(int(sim.clock.real(ttft + sum(steps)) * 1000))
 
-    def settle(delivered: int, complete: bool) -> None:
-        sim.rate_limiter.spend_output(bucket, delivered, sim.clock.now())
-        sim.billing.charge(
-            completion_id,
-            "openai",
-            profile.id,
-            input_tokens=prompt_tokens - cached,
-            output_tokens=completion_tokens if complete else delivered,
-            read=cached,
-            complete=complete,
-        )
+    settle = settler(
+        sim, bucket, completion_id, profile.id, prompt_tokens, cached, completion_tokens
+    )
 
     base = {
         "id": completion_id,

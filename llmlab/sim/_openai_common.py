@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from llmlab import tokens as tk
@@ -71,6 +72,35 @@ def admit(
             code="rate_limit_exceeded",
             headers=retry_after_headers(wait),
         )
+
+
+def settler(
+    sim: Simulator,
+    bucket: str,
+    request_id: str,
+    model: str,
+    prompt_tokens: int,
+    cached: int,
+    output_tokens: int,
+) -> Callable[[int, bool], None]:
+    """The billing callback ``sim.paced`` calls when a body ends: output spent, call billed.
+
+    A completed body bills ``output_tokens``; an unfinished one the tokens delivered.
+    """
+
+    def settle(delivered: int, complete: bool) -> None:
+        sim.rate_limiter.spend_output(bucket, delivered, sim.clock.now())
+        sim.billing.charge(
+            request_id,
+            "openai",
+            model,
+            input_tokens=prompt_tokens - cached,
+            output_tokens=output_tokens if complete else delivered,
+            read=cached,
+            complete=complete,
+        )
+
+    return settle
 
 
 def fault_error(sim: Simulator, kind: str) -> ApiError:

@@ -28,7 +28,14 @@ from llmlab.sim._generate import Generation, ToolCallOut, generate
 from llmlab.sim._http import ApiError, json_response, key_id, parse_json_body
 from llmlab.sim._latency import decode_times, time_to_first_token
 from llmlab.sim._lm import model_for
-from llmlab.sim._openai_common import admit, dated, fault_error, is_strict, prompt_token_ids
+from llmlab.sim._openai_common import (
+    admit,
+    dated,
+    fault_error,
+    is_strict,
+    prompt_token_ids,
+    settler,
+)
 from llmlab.sim._openai_request import _bad, _conversation, _not_found, _number
 from llmlab.sim._openai_responses_request import ParsedRequest, parse
 from llmlab.sim._openai_responses_stream import error_event, events
@@ -326,18 +333,7 @@ def _create(
         size = len(json.dumps(own)) + len(json.dumps(response))
         store_for(sim).put(bucket, response_id, _Stored(response, [*history, *own], size))
 
-    def settle(delivered: int, finished: bool) -> None:
-        sim.rate_limiter.spend_output(bucket, delivered, sim.clock.now())
-        sim.billing.charge(
-            response_id,
-            "openai",
-            profile.id,
-            input_tokens=prompt_tokens - cached,
-            output_tokens=gen.output_tokens if finished else delivered,
-            read=cached,
-            complete=finished,
-        )
-
+    settle = settler(sim, bucket, response_id, profile.id, prompt_tokens, cached, gen.output_tokens)
     if body.get("stream"):
         timeline = events(response, gen, ttft, steps)
         return SimResponse(

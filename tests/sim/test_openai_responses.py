@@ -17,20 +17,12 @@ from pydantic import BaseModel
 
 from llmlab.sim import FaultPlan, Simulator, sdk_http
 
+from .test_openai_contract import STATUS_TOOL as CHAT_STATUS_TOOL
+
 MODEL = "gpt-4.1-mini"
 ASK = "Summarise the checkout incident runbook in a sentence."
-STATUS_TOOL: dict[str, Any] = {
-    "type": "function",
-    "name": "get_service_status",
-    "description": "Current health of one Northwind Cloud service.",
-    "parameters": {
-        "type": "object",
-        "properties": {"service": {"type": "string"}},
-        "required": ["service"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
+#: the Chat Completions contract's tool, in the Responses API's flat shape
+STATUS_TOOL: dict[str, Any] = {"type": "function", **CHAT_STATUS_TOOL["function"]}
 STATUS_ASK = "What is the status of the checkout service right now?"
 
 
