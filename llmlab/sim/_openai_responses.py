@@ -315,7 +315,7 @@ def _create(
         "text": parsed.text,
         "tool_choice": parsed.tool_choice,
         "tools": parsed.tools,
-        "top_logprobs": 0,
+        "top_logprobs": body.get("top_logprobs") or 0,
         "top_p": 1.0 if top_p is None else top_p,
         "truncation": body.get("truncation") or "disabled",
         "usage": {

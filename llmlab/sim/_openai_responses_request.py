@@ -22,6 +22,44 @@ _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ROLES = ("user", "system", "developer", "assistant")
 _INPUT_PARTS = ("input_text", "input_image", "input_file", "input_audio")
 _OUTPUT_PARTS = ("output_text", "refusal")
+#: body fields of POST /v1/responses (and /input_tokens) in openai 2.54 and 3.3; others are a 400
+KNOWN_FIELDS = frozenset(
+    [
+        "background",
+        "context_management",
+        "conversation",
+        "include",
+        "input",
+        "instructions",
+        "max_output_tokens",
+        "max_tool_calls",
+        "metadata",
+        "model",
+        "moderation",
+        "parallel_tool_calls",
+        "personality",
+        "previous_response_id",
+        "prompt",
+        "prompt_cache_key",
+        "prompt_cache_options",
+        "prompt_cache_retention",
+        "reasoning",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "stream",
+        "stream_options",
+        "temperature",
+        "text",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "truncation",
+        "user",
+        "verbosity",
+    ]
+)
 
 
 @dataclass
@@ -349,6 +387,9 @@ def text_format(body: dict[str, Any], prompt_text: str) -> tuple[dict[str, Any],
 
 def parse(body: dict[str, Any], history: list[dict[str, Any]]) -> ParsedRequest:
     """Validate a create (or input-token count) body against the stored ``history``."""
+    unknown = sorted(set(body) - KNOWN_FIELDS)
+    if unknown:
+        raise _bad(f"Unknown parameter: '{unknown[0]}'.", unknown[0], "unknown_parameter")
     for name in ("conversation", "prompt"):
         if body.get(name) is not None:
             raise unsupported(

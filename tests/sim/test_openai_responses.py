@@ -400,6 +400,7 @@ def test_input_tokens_count_matches_usage(api: Api) -> None:
         ({"model": MODEL, "input": ASK, "tools": [{"type": "web_search"}]}, 400, "tools[0].type"),
         ({"model": MODEL, "input": ASK, "tool_choice": "required"}, 400, "tool_choice"),
         ({"model": MODEL}, 400, "input"),
+        ({"model": MODEL, "input": ASK, "seed": 1}, 400, "seed"),
     ],
 )
 def test_errors_in_openai_shape(api: Api, kwargs: dict[str, Any], status: int, param: str) -> None:
@@ -414,5 +415,7 @@ def test_errors_in_openai_shape(api: Api, kwargs: dict[str, Any], status: int, p
     assert set(error) == {"message", "type", "param", "code"} and error["param"] == param
     assert error["type"] == "invalid_request_error" and response.headers["x-request-id"]
     with pytest.raises(openai.APIStatusError) as caught:
-        api.client.responses.create(**kwargs)
+        known = {k: v for k, v in kwargs.items() if k != "seed"}
+        extra = {k: v for k, v in kwargs.items() if k == "seed"}  # not an SDK argument
+        api.client.responses.create(**known, extra_body=extra)
     assert caught.value.status_code == status
