@@ -283,7 +283,7 @@ def tools(body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, An
                 "invalid_function_parameters",
             )
         strict = tool.get("strict")
-        strict = True if strict is None else bool(strict)  # the API reference: default true
+        strict = _normalizable(params) if strict is None else bool(strict)
         description = tool.get("description")
         echo.append(
             {
@@ -299,6 +299,20 @@ def tools(body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, An
             fn["description"] = description
         chat.append({"type": "function", "function": fn})
     return echo, chat
+
+
+def _normalizable(schema: Any) -> bool:
+    """Can an omitted ``strict`` become strict mode? (OpenAI's guide: Responses tries to
+    normalize the schema into strict mode and falls back to non-strict when it cannot.)
+
+    The simulator's rule: yes unless some object allows additional properties.
+    """
+    if isinstance(schema, dict):
+        extra = schema.get("additionalProperties", False)
+        return extra is False and all(_normalizable(v) for v in schema.values())
+    if isinstance(schema, list):
+        return all(_normalizable(v) for v in schema)
+    return True
 
 
 def tool_choice(body: dict[str, Any], names: set[str]) -> tuple[Any, Any]:

@@ -419,3 +419,37 @@ def test_errors_in_openai_shape(api: Api, kwargs: dict[str, Any], status: int, p
         extra = {k: v for k, v in kwargs.items() if k == "seed"}  # not an SDK argument
         api.client.responses.create(**known, extra_body=extra)
     assert caught.value.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("strict", "extra", "expected"),
+    [(None, None, True), (None, True, False), (False, None, False), (True, True, True)],
+)
+def test_omitted_strict_is_normalized_when_possible(
+    client: openai.OpenAI, strict: bool | None, extra: bool | None, expected: bool
+) -> None:
+    params: dict[str, Any] = {"type": "object", "properties": {"service": {"type": "string"}}}
+    if extra is not None:
+        params["additionalProperties"] = extra
+    tool: Any = {"type": "function", "name": "get_service_status", "parameters": params}
+    if strict is not None:
+        tool["strict"] = strict
+    r = client.responses.create(model=MODEL, input=STATUS_ASK, tools=[tool])
+    assert r.tools[0].strict is expected  # type: ignore[union-attr]
+
+
+def test_instructor_responses_tools_mode(sim: Simulator) -> None:
+    instructor = pytest.importorskip("instructor")
+    patched = instructor.from_openai(
+        openai.OpenAI(api_key="test"), mode=instructor.Mode.RESPONSES_TOOLS
+    )
+    triage = patched.responses.create(
+        model=MODEL, input="Payments are down for all customers.", response_model=Triage
+    )
+    assert triage.model_dump() == {
+        "severity": "sev1",
+        "service": "payments",
+        "summary": "Payments are down for all customers.",
+        "needs_human": True,
+    }
+    assert sim.upstream_calls == 1
