@@ -453,3 +453,28 @@ def test_instructor_responses_tools_mode(sim: Simulator) -> None:
         "needs_human": True,
     }
     assert sim.upstream_calls == 1
+
+
+def test_same_prompt_same_input_tokens_and_cache_as_chat(client: openai.OpenAI) -> None:
+    runbook = " ".join(
+        f"Rule {i}: page the owner of a sev1 within five minutes." for i in range(150)
+    )
+    chat = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "developer", "content": runbook}, {"role": "user", "content": ASK}],
+    )
+    r = client.responses.create(model=MODEL, instructions=runbook, input=ASK)
+    assert chat.usage is not None and r.usage is not None
+    assert r.usage.input_tokens == chat.usage.prompt_tokens
+    assert r.usage.input_tokens_details.cached_tokens >= 1024  # the chat call wrote the prefix
+
+
+def test_store_bound_by_bytes() -> None:
+    from llmlab.sim._openai_responses import ResponseStore, _Stored
+
+    store = ResponseStore(max_entries=100, max_bytes=250)
+    for i in range(5):
+        store.put("key", f"resp_{i}", _Stored({"id": f"resp_{i}"}, [], 100))
+    assert len(store) == 2 and store.get("key", "resp_4") and not store.get("key", "resp_2")
+    assert store.get("other key", "resp_4") is None  # responses are per API key
+    assert store.delete("key", "resp_4") and len(store) == 1
