@@ -478,3 +478,20 @@ def test_store_bound_by_bytes() -> None:
     assert len(store) == 2 and store.get("key", "resp_4") and not store.get("key", "resp_2")
     assert store.get("other key", "resp_4") is None  # responses are per API key
     assert store.delete("key", "resp_4") and len(store) == 1
+
+
+def test_stream_with_text_format_parses(client: openai.OpenAI) -> None:
+    report = "Checkout is degraded for many customers: elevated errors since 10:02."
+    with client.responses.stream(model=MODEL, input=report, text_format=Triage) as stream:
+        done = [e for e in stream if e.type == "response.output_text.done"]
+        final = stream.get_final_response()
+    assert isinstance(final.output_parsed, Triage) and final.output_parsed.service == "checkout"
+    assert done[0].parsed == final.output_parsed  # type: ignore[union-attr]
+
+
+async def test_async_stream(sim: Simulator) -> None:
+    client = openai.AsyncOpenAI(api_key="test")
+    async with client.responses.stream(model=MODEL, input=ASK) as stream:
+        deltas = [e.delta async for e in stream if e.type == "response.output_text.delta"]
+        final = await stream.get_final_response()
+    assert "".join(deltas) == final.output_text
