@@ -143,7 +143,13 @@ def _history(body: dict[str, Any], sim: Simulator, bucket: str) -> list[dict[str
     previous = body.get("previous_response_id")
     if previous is None:
         return []
-    stored = store_for(sim).get(bucket, previous) if isinstance(previous, str) else None
+    if not isinstance(previous, str):
+        raise _bad(
+            "Invalid type for 'previous_response_id': expected a string.",
+            "previous_response_id",
+            "invalid_type",
+        )
+    stored = store_for(sim).get(bucket, previous)
     if stored is None:
         raise _bad(
             f"Previous response with id '{previous}' not found.",
@@ -238,9 +244,7 @@ def _create(
 ) -> SimResponse:
     body = parse_json_body(request)
     profile = _profile(body)
-    store = body.get("store", True)
-    if not isinstance(store, bool):
-        raise _bad("Invalid type for 'store': expected a boolean.", "store", "invalid_type")
+    store = body.get("store") is not False
     reasoning = body.get("reasoning")
     if isinstance(reasoning, dict) and reasoning.get("effort") is not None:
         raise ApiError(

@@ -350,11 +350,14 @@ def text_format(body: dict[str, Any], prompt_text: str) -> tuple[dict[str, Any],
     if not isinstance(text, dict):
         raise _bad("Invalid type for 'text': expected an object.", "text", "invalid_type")
     fmt = text.get("format") or {"type": "text"}
-    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if not isinstance(fmt, dict):
+        raise _bad(
+            "Invalid type for 'text.format': expected an object.", "text.format", "invalid_type"
+        )
+    kind = fmt.get("type")
     echo = {"format": {"type": "text"}, "verbosity": text.get("verbosity") or "medium"}
     if kind == "text":
         return echo, None
-    assert isinstance(fmt, dict)
     if kind == "json_object":
         if "json" not in prompt_text.lower():
             raise _bad(
@@ -415,6 +418,16 @@ def parse(body: dict[str, Any], history: list[dict[str, Any]]) -> ParsedRequest:
         raise unsupported(
             "Background responses are not supported by the llmlab simulator.", "background"
         )
+    typed: tuple[tuple[str, type, str], ...] = (
+        ("stream", bool, "a boolean"),
+        ("parallel_tool_calls", bool, "a boolean"),
+        ("store", bool, "a boolean"),
+        ("metadata", dict, "an object"),
+        ("previous_response_id", str, "a string"),
+    )
+    for name, kind, said in typed:
+        if body.get(name) is not None and not isinstance(body[name], kind):
+            raise _bad(f"Invalid type for '{name}': expected {said}.", name, "invalid_type")
     instructions = body.get("instructions")
     if instructions is not None and not isinstance(instructions, str):
         raise _bad(

@@ -11,12 +11,16 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import httpx
 import openai
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from llmlab.sim import FaultPlan, Simulator, sdk_http
 
+from .test_bad_input import SETTINGS, _check, _paths, json_values
 from .test_openai_contract import STATUS_TOOL as CHAT_STATUS_TOOL
 
 MODEL = "gpt-4.1-mini"
@@ -495,3 +499,70 @@ async def test_async_stream(sim: Simulator) -> None:
         deltas = [e.delta async for e in stream if e.type == "response.output_text.delta"]
         final = await stream.get_final_response()
     assert "".join(deltas) == final.output_text
+
+
+FUZZ_BASE: dict[str, Any] = {
+    "model": MODEL,
+    "instructions": "Be brief. Answer in json.",
+    "input": [
+        {"role": "user", "content": [{"type": "input_text", "text": STATUS_ASK}]},
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "get_service_status",
+            "arguments": "{}",
+        },
+        {"type": "function_call_output", "call_id": "call_1", "output": "healthy"},
+        {"role": "assistant", "content": [{"type": "output_text", "text": "It is healthy."}]},
+        {"role": "user", "content": "Thanks"},
+    ],
+    "tools": [STATUS_TOOL],
+    "tool_choice": "auto",
+    "text": {"format": {"type": "json_object"}},
+    "temperature": 0.5,
+    "max_output_tokens": 16,
+    "store": True,
+    "stream": False,
+}
+
+
+@st.composite
+def mutated_body(draw: st.DrawFn) -> dict[str, Any]:
+    """FUZZ_BASE with one to three values replaced, deleted or added."""
+    body = json.loads(json.dumps(FUZZ_BASE))
+    body["stream"] = draw(st.booleans())
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [p for p in _paths(body) if p]
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = body
+        for key in path[:-1]:
+            parent = parent[key]
+        action = draw(st.sampled_from(["replace", "delete", "add"]))
+        if action == "delete":
+            del parent[path[-1]]
+        elif action == "replace":
+            parent[path[-1]] = draw(json_values)
+        elif isinstance(parent, dict):
+            parent[draw(st.text(max_size=8))] = draw(json_values)
+        else:
+            parent.append(draw(json_values))
+    tokens = body.get("max_output_tokens")
+    if isinstance(tokens, int) and tokens > 32:
+        body["max_output_tokens"] = 32  # a valid long reply is correct but slow to generate
+    return body
+
+
+@SETTINGS
+@given(body=mutated_body(), path=st.sampled_from(["/v1/responses", "/v1/responses/input_tokens"]))
+def test_mutated_bodies_never_crash(body: dict[str, Any], path: str) -> None:
+    from llmlab.sim import mock
+
+    with mock(seed=0, time_scale=1e-6):
+        response = httpx.post(
+            f"https://api.openai.com{path}",
+            content=json.dumps(body).encode(),
+            headers={"authorization": "Bearer test", "content-type": "application/json"},
+        )
+        _check("openai", response)
