@@ -198,7 +198,7 @@ def _blocks(content: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(content, list):
         raise _error(400, f"{where}.content: Input should be a valid string or list of blocks")
     for j, block in enumerate(content):
-        if not isinstance(block, dict) or block.get("type") not in _BLOCK_TYPES:
+        if not isinstance(block, dict) or str(block.get("type")) not in _BLOCK_TYPES:
             kind = block.get("type") if isinstance(block, dict) else type(block).__name__
             raise _error(400, f"{where}.content.{j}: unknown content block type {kind!r}")
         if block["type"] == "text" and not isinstance(block.get("text"), str):
