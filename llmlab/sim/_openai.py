@@ -1,4 +1,7 @@
-"""The OpenAI Chat Completions wire format: /v1/chat/completions and /v1/models."""
+"""The OpenAI Chat Completions wire format: /v1/chat/completions and /v1/models.
+
+/v1/responses (the Responses API) is answered by :mod:`._openai_responses`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from llmlab import tokens as tk
-from llmlab.sim._catalog import ModelProfile, lookup, models_for
+from llmlab.sim import _openai_responses
+from llmlab.sim._catalog import lookup, models_for
 from llmlab.sim._engine import Simulator
 from llmlab.sim._faults import decode_slowdown
 from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
@@ -25,6 +29,14 @@ from llmlab.sim._http import (
 )
 from llmlab.sim._latency import decode_times, time_to_first_token
 from llmlab.sim._lm import model_for
+from llmlab.sim._openai_common import (
+    admit,
+    dated,
+    fault_error,
+    is_strict,
+    prompt_token_ids,
+    settler,
+)
 from llmlab.sim._openai_request import (
     _bad,
     _conversation,
@@ -33,7 +45,6 @@ from llmlab.sim._openai_request import (
     _number,
     check_chat_fields,
 )
-from llmlab.sim._ratelimit import retry_after_headers
 from llmlab.sim._sampling import SamplingParams
 from llmlab.sim._skills import Behaviour
 from llmlab.sim._sse import HOLE, sse_filler
@@ -76,6 +87,8 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
             return json_response(200, _model_entry(profile), headers)
         if request.method == "POST" and request.path == "/v1/chat/completions":
             return _completions(sim, request, key, headers)
+        if request.path.rstrip("/") == "/v1/responses" or request.path.startswith("/v1/responses/"):
+            return _openai_responses.handle(sim, request, key, headers)
         raise ApiError(
             404, "invalid_request_error", f"Invalid URL ({request.method} {request.path})"
         )
@@ -90,39 +103,6 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
             }
         }
         return json_response(err.status, body, {**headers, **err.headers})
-
-
-def _prompt_token_ids(body: dict[str, Any], profile: ModelProfile) -> list[int]:
-    """A token sequence whose length is prompt_tokens - 3, for prefix caching."""
-    enc = tk.encoding(profile.encoding)
-    ids: list[int] = []
-    for tool in body.get("tools") or []:
-        ids += enc.encode(json.dumps(tool, sort_keys=True), disallowed_special=())
-    for m in body.get("messages") or []:
-        ids += [-1, -2, -3]  # the per-message framing tokens
-        for key, value in m.items():
-            if key == "tool_calls" and isinstance(value, list):
-                for call in value:
-                    fn = call.get("function", {})
-                    ids += enc.encode(
-                        fn.get("name", "") + fn.get("arguments", ""), disallowed_special=()
-                    )
-                continue
-            text = (
-                value
-                if isinstance(value, str)
-                else (
-                    "".join(p.get("text", "") for p in value if isinstance(p, dict))
-                    if isinstance(value, list)
-                    else json.dumps(value)
-                    if value is not None
-                    else ""
-                )
-            )
-            ids += tk.token_ids(text, profile.encoding)
-            if key == "name":
-                ids.append(-4)
-    return ids
 
 
 # -- generation ---------------------------------------------------------------------------------
@@ -202,24 +182,13 @@ def _completions(
     max_tokens = requested or min(profile.max_output, profile.context_window - prompt_tokens)
     now = sim.clock.now()
     bucket = key_id(key)
-    admission = sim.rate_limiter.admit(bucket, prompt_tokens, now)
-    headers.update(_ratelimit_headers(sim, bucket, now))
-    if not admission.allowed:
-        wait = sim.clock.real(admission.retry_after)
-        raise ApiError(
-            429,
-            "requests" if admission.limited == "requests" else "tokens",
-            f"Rate limit reached for {profile.id} on {admission.limited.replace('_', ' ')}"
-            f" per min. Please try again in {wait:.3f}s.",
-            code="rate_limit_exceeded",
-            headers=retry_after_headers(wait),
-        )
+    admit(sim, bucket, profile, prompt_tokens, headers, now)
     rng = sim.rng_for("openai", body, fixed_seed=seed)
     fault = sim.next_fault(rng, "openai")
     if fault is not None and fault.kind in ("429", "quota", "500", "503", "529"):
-        raise _fault_error(sim, fault.kind)
+        raise fault_error(sim, fault.kind)
     cached = sim.openai_cache.lookup(
-        profile.id + "|" + bucket, _prompt_token_ids(body, profile), now
+        profile.id + "|" + bucket, prompt_token_ids(body, profile), now
     )
     sim.record_call("openai", prompt_tokens, cached)
     params = SamplingParams(
@@ -228,7 +197,7 @@ def _completions(
         frequency_penalty=freq,
         presence_penalty=pres,
     )
-    strict = _is_strict(body)
+    strict = is_strict(body)
     behaviour = (
         Behaviour(prose_json_quirk_rate=sim.behaviour.prose_json_quirk_rate)
         if strict
@@ -276,23 +245,15 @@ def _completions(
     )
     headers["openai-processing-ms"] = str(int(sim.clock.real(ttft + sum(steps)) * 1000))
 
-    def settle(delivered: int, complete: bool) -> None:
-        sim.rate_limiter.spend_output(bucket, delivered, sim.clock.now())
-        sim.billing.charge(
-            completion_id,
-            "openai",
-            profile.id,
-            input_tokens=prompt_tokens - cached,
-            output_tokens=completion_tokens if complete else delivered,
-            read=cached,
-            complete=complete,
-        )
+    settle = settler(
+        sim, bucket, completion_id, profile.id, prompt_tokens, cached, completion_tokens
+    )
 
     base = {
         "id": completion_id,
         "created": created,
         # an alias answers with its dated snapshot; a snapshot id comes back as sent
-        "model": _dated(profile.id) if model == profile.id else model,
+        "model": dated(profile.id) if model == profile.id else model,
         "system_fingerprint": FINGERPRINT,
         "service_tier": "default",
     }
@@ -324,61 +285,6 @@ def _completions(
         fault,
     )
     return SimResponse(200, {"content-type": "application/json", **headers}, pieces)
-
-
-def _fault_error(sim: Simulator, kind: str) -> ApiError:
-    wait = sim.clock.real(1.0)
-    retry = retry_after_headers(wait)
-    if kind == "429":
-        return ApiError(
-            429,
-            "requests",
-            f"Rate limit reached for requests. Please try again in {wait:.3f}s.",
-            code="rate_limit_exceeded",
-            headers=retry,
-        )
-    if kind == "quota":
-        return ApiError(
-            429,
-            "insufficient_quota",
-            "You exceeded your current quota, please check your plan and billing details.",
-            code="insufficient_quota",
-        )
-    if kind == "500":
-        return ApiError(
-            500,
-            "server_error",
-            "The server had an error while processing your request. Sorry about that!",
-        )
-    return ApiError(
-        503,
-        "server_error",
-        "The engine is currently overloaded, please try again later.",
-        code="overloaded" if kind == "529" else None,
-    )
-
-
-def _is_strict(body: dict[str, Any]) -> bool:
-    fmt = body.get("response_format") or {}
-    if isinstance(fmt, dict) and (fmt.get("json_schema") or {}).get("strict"):
-        return True
-    choice = body.get("tool_choice")
-    if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
-        for tool in body.get("tools") or []:
-            fn = tool.get("function", {})
-            if fn.get("name") == name and fn.get("strict"):
-                return True
-    return False
-
-
-def _dated(model: str) -> str:
-    return {
-        "gpt-4o": "gpt-4o-2024-08-06",
-        "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
-        "gpt-4.1": "gpt-4.1-2025-04-14",
-        "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
-    }.get(model, model)
 
 
 def _logprob_entry(token: Any) -> dict[str, Any]:
@@ -581,23 +487,3 @@ def _chunks(
         timeline.append((0.0, frame([], with_usage=True), 0))
     timeline.append((0.0, b"data: [DONE]\n\n", 0))
     return timeline
-
-
-def _duration(seconds: float) -> str:
-    """OpenAI's Go-style reset durations: ``6m0s``, ``1.5s``, ``12ms``."""
-    if seconds < 1:
-        return f"{int(seconds * 1000)}ms"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}m{rest:.0f}s" if minutes else f"{rest:.3g}s"
-
-
-def _ratelimit_headers(sim: Simulator, bucket: str, now: float) -> dict[str, str]:
-    out = {}
-    for kind, suffix in (("requests", "requests"), ("input_tokens", "tokens")):
-        state = sim.rate_limiter.state(bucket, now).get(kind)
-        if state is not None:
-            limit, remaining, reset = state
-            out[f"x-ratelimit-limit-{suffix}"] = str(limit)
-            out[f"x-ratelimit-remaining-{suffix}"] = str(remaining)
-            out[f"x-ratelimit-reset-{suffix}"] = _duration(sim.clock.real(reset))
-    return out
