@@ -82,8 +82,11 @@ def test_notebook_runs_live_without_errors(
     assert "LIVE mode" in text  # setup() took the live branch: nothing answered in-process
     assert "Traceback" not in text and "sk-ant-test" not in text and "sk-test" not in text
     assert "this run billed" not in text  # no simulator bill passed off as a live one
-    checks = re.findall(r"^\[\d\d\.\w+\] .*$", text, flags=re.MULTILINE)
-    assert all("passed" in line for line in checks), checks  # checkers keep their simulator
+    checks = re.findall(r"^\[(\d\d\.\w+)\] (.*)$", text, flags=re.MULTILINE)
+    # checkers keep their simulator: each exercise's last check passes (lab 00's tour shows
+    # an untouched stub and a wrong answer first, on purpose)
+    last = {exercise: verdict for exercise, verdict in checks}
+    assert all(v.startswith("passed") for v in last.values()), checks
     assert requests_reaching(provider.sim) > before, "the notebook's own calls reach the provider"
 
 

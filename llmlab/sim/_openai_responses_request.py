@@ -283,7 +283,8 @@ def tools(body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, An
                 "invalid_function_parameters",
             )
         strict = tool.get("strict")
-        strict = _normalizable(params) if strict is None else bool(strict)
+        normalize = strict is None and _normalizable(params)
+        strict = normalize if strict is None else bool(strict)
         description = tool.get("description")
         echo.append(
             {
@@ -294,11 +295,31 @@ def tools(body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, An
                 "strict": strict,
             }
         )
-        fn: dict[str, Any] = {"name": name, "parameters": params, "strict": strict}
+        # an omitted strict that can be strict is normalized, as the API does, before the
+        # strict-schema rules (additionalProperties false, every property required) apply
+        fn: dict[str, Any] = {
+            "name": name,
+            "parameters": _normalized(params) if normalize else params,
+            "strict": strict,
+        }
         if description:
             fn["description"] = description
         chat.append({"type": "function", "function": fn})
     return echo, chat
+
+
+def _normalized(schema: Any) -> Any:
+    """``schema`` in strict form: objects close (additionalProperties false), all required."""
+    if isinstance(schema, list):
+        return [_normalized(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _normalized(v) for k, v in schema.items()}
+    if out.get("type") == "object" or "properties" in out:
+        out["additionalProperties"] = False
+        if isinstance(out.get("properties"), dict):
+            out["required"] = list(out["properties"])
+    return out
 
 
 def _normalizable(schema: Any) -> bool:

@@ -427,7 +427,7 @@ def test_errors_in_openai_shape(api: Api, kwargs: dict[str, Any], status: int, p
 
 @pytest.mark.parametrize(
     ("strict", "extra", "expected"),
-    [(None, None, True), (None, True, False), (False, None, False), (True, True, True)],
+    [(None, None, True), (None, True, False), (False, None, False)],
 )
 def test_omitted_strict_is_normalized_when_possible(
     client: openai.OpenAI, strict: bool | None, extra: bool | None, expected: bool
@@ -440,6 +440,17 @@ def test_omitted_strict_is_normalized_when_possible(
         tool["strict"] = strict
     r = client.responses.create(model=MODEL, input=STATUS_ASK, tools=[tool])
     assert r.tools[0].strict is expected  # type: ignore[union-attr]
+
+
+def test_an_explicitly_strict_tool_with_an_open_object_is_a_400(client: openai.OpenAI) -> None:
+    params = {
+        "type": "object",
+        "properties": {"service": {"type": "string"}},
+        "additionalProperties": True,
+    }
+    tool: Any = {"type": "function", "name": "t", "parameters": params, "strict": True}
+    with pytest.raises(openai.BadRequestError, match="additionalProperties"):
+        client.responses.create(model=MODEL, input=STATUS_ASK, tools=[tool])
 
 
 def test_instructor_responses_tools_mode(sim: Simulator) -> None:
