@@ -179,13 +179,8 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-@st.composite
-def mutated(draw: st.DrawFn, endpoint: str) -> dict[str, Any]:
-    body = json.loads(json.dumps(BASE[endpoint.replace("-count", "")]))
-    if draw(st.booleans()):
-        body["stream"] = True
-    else:
-        body.pop("stream_options", None)
+def mutate(draw: st.DrawFn, body: dict[str, Any]) -> None:
+    """Replace, delete or add one to three values anywhere in ``body``, in place."""
     for _ in range(draw(st.integers(1, 3))):
         paths = [p for p in _paths(body) if p]
         if not paths:
@@ -203,6 +198,16 @@ def mutated(draw: st.DrawFn, endpoint: str) -> dict[str, Any]:
             parent[draw(st.text(max_size=8))] = draw(json_values)
         else:
             parent.append(draw(json_values))
+
+
+@st.composite
+def mutated(draw: st.DrawFn, endpoint: str) -> dict[str, Any]:
+    body = json.loads(json.dumps(BASE[endpoint.replace("-count", "")]))
+    if draw(st.booleans()):
+        body["stream"] = True
+    else:
+        body.pop("stream_options", None)
+    mutate(draw, body)
     return body
 
 

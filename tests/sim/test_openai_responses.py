@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from llmlab.sim import FaultPlan, Simulator, sdk_http
 
-from .test_bad_input import SETTINGS, _check, _paths, json_values
+from .test_bad_input import SETTINGS, _check, mutate
 from .test_openai_contract import STATUS_TOOL as CHAT_STATUS_TOOL
 
 MODEL = "gpt-4.1-mini"
@@ -542,23 +542,7 @@ def mutated_body(draw: st.DrawFn) -> dict[str, Any]:
     """FUZZ_BASE with one to three values replaced, deleted or added."""
     body = json.loads(json.dumps(FUZZ_BASE))
     body["stream"] = draw(st.booleans())
-    for _ in range(draw(st.integers(1, 3))):
-        paths = [p for p in _paths(body) if p]
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        parent = body
-        for key in path[:-1]:
-            parent = parent[key]
-        action = draw(st.sampled_from(["replace", "delete", "add"]))
-        if action == "delete":
-            del parent[path[-1]]
-        elif action == "replace":
-            parent[path[-1]] = draw(json_values)
-        elif isinstance(parent, dict):
-            parent[draw(st.text(max_size=8))] = draw(json_values)
-        else:
-            parent.append(draw(json_values))
+    mutate(draw, body)
     tokens = body.get("max_output_tokens")
     if isinstance(tokens, int) and tokens > 32:
         body["max_output_tokens"] = 32  # a valid long reply is correct but slow to generate
