@@ -24,6 +24,18 @@ _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 
 
+def tool_name(name: Any, where: str) -> str:
+    """A function tool's name, or the 400 both OpenAI APIs give for one that breaks the pattern."""
+    if not isinstance(name, str) or not _TOOL_NAME.match(name):
+        raise _bad(
+            f"Invalid '{where}': string does not match pattern. Expected a string that matches "
+            "the pattern '^[a-zA-Z0-9_-]+$'.",
+            where,
+            "invalid_value",
+        )
+    return name
+
+
 def _bad(message: str, param: str | None = None, code: str | None = None) -> ApiError:
     return ApiError(400, "invalid_request_error", message, param=param, code=code)
 
@@ -351,14 +363,7 @@ def _tools(tools: Any) -> list[Tool]:
                 f"tools[{i}].function",
                 "missing_required_parameter",
             )
-        name = fn.get("name")
-        if not isinstance(name, str) or not _TOOL_NAME.match(name):
-            raise _bad(
-                f"Invalid 'tools[{i}].function.name': string does not match pattern. "
-                "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
-                f"tools[{i}].function.name",
-                "invalid_value",
-            )
+        name = tool_name(fn.get("name"), f"tools[{i}].function.name")
         params = fn.get("parameters", {"type": "object", "properties": {}})
         if not isinstance(params, dict) or params.get("type", "object") != "object":
             raise _bad(

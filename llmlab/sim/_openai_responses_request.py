@@ -11,14 +11,12 @@ exactly. Validation happens here, first, so every 400 names the Responses parame
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from llmlab.sim._http import ApiError
-from llmlab.sim._openai_request import _bad
+from llmlab.sim._openai_request import _bad, tool_name
 
-_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ROLES = ("user", "system", "developer", "assistant")
 _INPUT_PARTS = ("input_text", "input_image", "input_file", "input_audio")
 _OUTPUT_PARTS = ("output_text", "refusal")
@@ -265,14 +263,7 @@ def tools(body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, An
                 f"tools[{i}].type",
             )
         assert isinstance(tool, dict)
-        name = tool.get("name")
-        if not isinstance(name, str) or not _TOOL_NAME.match(name):
-            raise _bad(
-                f"Invalid 'tools[{i}].name': string does not match pattern. Expected a string "
-                "that matches the pattern '^[a-zA-Z0-9_-]+$'.",
-                f"tools[{i}].name",
-                "invalid_value",
-            )
+        name = tool_name(tool.get("name"), f"tools[{i}].name")
         params = tool.get("parameters")
         params = {"type": "object", "properties": {}} if params is None else params
         if not isinstance(params, dict) or params.get("type", "object") != "object":
