@@ -11,7 +11,7 @@ LEGACY_PY    := $(LEGACY_VENV)/bin/python
 LEGACY_STAMP := $(LEGACY_VENV)/.llmlab-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help lab test test-legacy lint labs check-labs solutions banners clean venv
+.PHONY: help lab test test-legacy lint labs check-labs solutions banners clean venv node-clients
 
 help:
 	@echo "make lab        start JupyterLab on labs/ (http://127.0.0.1:8888)"
@@ -49,8 +49,17 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab labs/ --ServerApp.ip=127.0.0.1 \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: $(STAMP)
+test: $(STAMP) node-clients
 	PY=$(PY) bash tests/run_all.sh
+
+# The official Node SDKs that tests/sim/test_node_clients.py points at the HTTP simulator
+# (versions pinned in tests/node/package-lock.json). Without npm those tests skip, saying why.
+NODE_STAMP := tests/node/node_modules/.llmlab-installed
+node-clients: $(NODE_STAMP)
+$(NODE_STAMP): tests/node/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/node --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm not found: the Node SDK client tests will be skipped"; fi
 
 # The same checks in the legacy world, less what does not depend on the SDKs (lint, the
 # browser, labs/): unit tests and the strict nbval of solutions/.
