@@ -31,7 +31,7 @@ $(PY):
 # postBuild (what Binder runs) also sets up this venv's JupyterLab: no news pop-up, no
 # update check, labs/ as the front page. Its install step is for images only.
 $(STAMP): pyproject.toml constraints/current.txt postBuild | $(PY)
-	$(PY) -m pip install -e ".[test]" -c constraints/current.txt
+	$(PY) -m pip install -e ".[test,frameworks]" -c constraints/current.txt
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" LLMLAB_POSTBUILD_SKIP_INSTALL=1 bash postBuild
 	@touch $(STAMP)
 
