@@ -51,3 +51,28 @@ def test_system_placement_and_prefill() -> None:
     assert msg.content[0].type == "text"
     assert not msg.content[0].text.startswith(prefill)
     assert resp.choices[0].message.role == "assistant"
+
+
+def test_a_stored_responses_conversation_bills_its_history_again() -> None:
+    """Lab 00: with previous_response_id only the new turn is sent, yet the stored turn is billed."""
+    system = "You are Northwind Cloud's on-call assistant. Be brief."
+    follow_up = "And if that looks fine?"
+    with mock(seed=0, time_scale=0.01):
+        gpt = openai.OpenAI(api_key="test")
+        first = gpt.responses.create(
+            model="gpt-4.1-mini",
+            instructions=system,
+            input="Checkout returns 502s in eu-west. What should I check first?",
+            max_output_tokens=60,
+            store=True,
+        )
+        alone = gpt.responses.create(model="gpt-4.1-mini", input=follow_up, max_output_tokens=60)
+        second = gpt.responses.create(
+            model="gpt-4.1-mini",
+            previous_response_id=first.id,
+            input=follow_up,
+            max_output_tokens=60,
+        )
+    assert first.usage is not None and second.usage is not None and alone.usage is not None
+    # the history (first turn's input without its instructions, plus its answer) is billed again
+    assert second.usage.input_tokens >= alone.usage.input_tokens + first.usage.output_tokens
