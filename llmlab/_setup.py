@@ -13,7 +13,7 @@ import numpy as np
 from llmlab._live import is_live
 from llmlab.pricing import PRICES_AS_OF, cost
 from llmlab.sim import Behaviour, FaultPlan, InProcess, RateLimits, Simulator
-from llmlab.sim._billing import BillingRecord
+from llmlab.sim.physics._billing import BillingRecord
 
 _DUMMY_KEYS = {
     "ANTHROPIC_API_KEY": "sk-ant-llmlab-simulated",

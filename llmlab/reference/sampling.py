@@ -1,6 +1,6 @@
 """Sampling from logits, in plain Python lists: the code lab 01 has learners write.
 
-The simulator's numpy pipeline (``llmlab.sim._sampling``) applies the same rules in the same
+The simulator's numpy pipeline (``llmlab.sim.model._sampling``) applies the same rules in the same
 order (penalties -> temperature softmax -> top-k -> top-p -> draw); a property test keeps the
 two in agreement, so what a learner derives here is what the simulated provider does.
 """

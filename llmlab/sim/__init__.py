@@ -7,15 +7,16 @@ over HTTP, ``python -m llmlab.sim serve --port 8765``.
 from __future__ import annotations
 
 from llmlab._httpgen import sdk_http
-from llmlab.sim._asgi import SimApp
-from llmlab.sim._catalog import DEFAULT_MODEL, MODELS, ModelProfile
-from llmlab.sim._clock import SimClock
+from llmlab.sim import wire  # noqa: F401  (registers the wire formats with the engine)
 from llmlab.sim._engine import Simulator
-from llmlab.sim._faults import Fault, FaultPlan
-from llmlab.sim._inprocess import InProcess
-from llmlab.sim._ratelimit import RateLimits
-from llmlab.sim._skills import Behaviour
 from llmlab.sim._summary import SimSummary
+from llmlab.sim.adapters._asgi import SimApp
+from llmlab.sim.adapters._inprocess import InProcess
+from llmlab.sim.model._catalog import DEFAULT_MODEL, MODELS, ModelProfile
+from llmlab.sim.model._skills import Behaviour
+from llmlab.sim.physics._clock import SimClock
+from llmlab.sim.physics._faults import Fault, FaultPlan
+from llmlab.sim.physics._ratelimit import RateLimits
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -8,7 +8,7 @@ import os
 import sys
 
 from llmlab._exceptions import SimulatorError
-from llmlab.sim._asgi import ADMIN_TOKEN_HEADER, is_loopback
+from llmlab.sim.adapters._asgi import ADMIN_TOKEN_HEADER, is_loopback
 
 ADMIN_TOKEN_ENV = "LLMLAB_ADMIN_TOKEN"
 
@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from llmlab.sim import FaultPlan, RateLimits, Simulator
-    from llmlab.sim._asgi import uvicorn_config
-    from llmlab.sim._ratelimit import DEFAULT_LIMITS
+    from llmlab.sim.adapters._asgi import uvicorn_config
+    from llmlab.sim.physics._ratelimit import DEFAULT_LIMITS
 
     try:
         limits = RateLimits(

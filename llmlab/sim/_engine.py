@@ -1,7 +1,8 @@
 """The transport-agnostic simulator: a :class:`SimRequest` in, a paced :class:`SimResponse` out.
 
-Wire formats live in one module per provider (:mod:`._anthropic`, :mod:`._openai`); physics in
-small modules (latency, cache, rate limits, faults, billing) that share the simulator clock.
+Wire formats (:mod:`llmlab.sim.wire`, one module per API) register a handler per provider here;
+physics (:mod:`llmlab.sim.physics`: clock, latency, cache, rate limits, faults, billing) and the
+model (:mod:`llmlab.sim.model`) sit below the engine; adapters (:mod:`llmlab.sim.adapters`) above.
 Every random choice comes from a generator seeded by (simulator seed, request body, how many
 times that same body was seen), so outputs never depend on timing or arrival order.
 """
@@ -21,14 +22,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from llmlab._exceptions import SimulatorError
-from llmlab.sim._billing import Billing
-from llmlab.sim._cache import AnthropicCache, OpenAICache
-from llmlab.sim._cache_diagnostics import CacheDiagnostics
-from llmlab.sim._clock import SimClock, default_time_scale
-from llmlab.sim._faults import Fault, FaultPlan
-from llmlab.sim._ratelimit import DEFAULT_LIMITS, RateLimiter, RateLimits
-from llmlab.sim._skills import Behaviour
-from llmlab.sim._wire import Chunk, Cut, Hang, Piece, SimRequest, SimResponse
+from llmlab.sim._exchange import Chunk, Cut, Hang, Piece, SimRequest, SimResponse
+from llmlab.sim.model._skills import Behaviour
+from llmlab.sim.physics._billing import Billing
+from llmlab.sim.physics._cache import AnthropicCache, OpenAICache
+from llmlab.sim.physics._cache_diagnostics import CacheDiagnostics
+from llmlab.sim.physics._clock import SimClock, default_time_scale
+from llmlab.sim.physics._faults import Fault, FaultPlan
+from llmlab.sim.physics._ratelimit import DEFAULT_LIMITS, RateLimiter, RateLimits
 
 if TYPE_CHECKING:
     from llmlab.sim._summary import SimSummary
@@ -38,6 +39,17 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ARRIVAL: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "llmlab_sim_arrival", default=None
 )
+
+
+#: The wire formats register here (``llmlab.sim.wire``): the engine depends on none of them, they
+#: depend on the engine. One handler per provider answers every path of that provider's API.
+WireHandler = Callable[["Simulator", SimRequest], SimResponse]
+_WIRE_FORMATS: dict[str, WireHandler] = {}
+
+
+def register_wire_format(provider: str, handler: WireHandler) -> None:
+    """Make ``handler`` answer every request to ``provider`` (called by :mod:`llmlab.sim.wire`)."""
+    _WIRE_FORMATS[provider] = handler
 
 
 @dataclass
@@ -137,9 +149,9 @@ class Simulator:
 
     # -- the one entry point adapters call ---------------------------------------------------
     def handle(self, request: SimRequest) -> SimResponse:
-        from llmlab.sim import _anthropic, _openai  # wire formats import the engine's helpers
-
-        handler = _anthropic.handle if request.provider == "anthropic" else _openai.handle
+        handler = _WIRE_FORMATS.get(request.provider)
+        if handler is None:  # only if llmlab.sim.wire was never imported (llmlab.sim imports it)
+            raise SimulatorError(f"no wire format registered for provider {request.provider!r}")
         token = _ARRIVAL.set(time.perf_counter())
         try:
             return handler(self, request)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 
 from llmlab.sim import Simulator, mock
-from llmlab.sim._asgi import uvicorn_config
+from llmlab.sim.adapters._asgi import uvicorn_config
 
 TEST_TIME_SCALE = 0.01
 

@@ -194,7 +194,7 @@ def events_per_second(calls: int) -> tuple[float, float]:
 
 def cache_ttft(pairs: int = 3) -> dict[int, float]:
     """Cached / uncached TTFT (median of ``pairs``) for 10k and 100k prompt tokens."""
-    from llmlab.sim._clock import SimClock
+    from llmlab.sim.physics._clock import SimClock
 
     client = anthropic.Anthropic(api_key="test", max_retries=0)
     ratios: dict[int, float] = {}

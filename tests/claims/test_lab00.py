@@ -54,7 +54,7 @@ def test_system_placement_and_prefill() -> None:
 
 
 def test_a_stored_responses_conversation_bills_its_history_again() -> None:
-    """Lab 00: with previous_response_id only the new turn is sent, yet the stored turn is billed."""
+    """Lab 00: previous_response_id sends only the new turn, yet the stored turn is billed."""
     system = "You are Northwind Cloud's on-call assistant. Be brief."
     follow_up = "And if that looks fine?"
     with mock(seed=0, time_scale=0.01):

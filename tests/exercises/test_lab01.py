@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from llmlab.check import all_exercises, get, run
 from llmlab.reference import sampling as ref
-from llmlab.sim import _sampling as sim_sampling
+from llmlab.sim.model import _sampling as sim_sampling
 
 from ._helpers import first_hint
 

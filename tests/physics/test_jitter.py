@@ -6,7 +6,7 @@ import numpy as np
 import openai
 
 from llmlab.sim import MODELS, mock
-from llmlab.sim._latency import decode_times, time_to_first_token
+from llmlab.sim.physics._latency import decode_times, time_to_first_token
 
 from ._helpers import GPT, KEY
 

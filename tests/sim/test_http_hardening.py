@@ -21,7 +21,7 @@ import pytest
 import llmlab.sim
 from llmlab.sim import Simulator, sdk_http
 from llmlab.sim.__main__ import main
-from llmlab.sim._billing import BillingRecord
+from llmlab.sim.physics._billing import BillingRecord
 from llmlab.sim.testing import SimServer, serving
 
 MODEL = "claude-sonnet-4-6"

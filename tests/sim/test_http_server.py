@@ -219,7 +219,7 @@ def test_oversize_body_stops_being_read_past_the_limit() -> None:
     a runaway client cannot make the server buffer an unbounded body."""
     import asyncio
 
-    from llmlab.sim import _asgi
+    from llmlab.sim.adapters import _asgi
 
     chunk = b"x" * (8 * 1024 * 1024)
     received: list[int] = []

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from llmlab.sim import _cache
-from llmlab.sim._cache import AnthropicCache, OpenAICache, Segment
+from llmlab.sim.physics import _cache
+from llmlab.sim.physics._cache import AnthropicCache, OpenAICache, Segment
 
 BENCH = Path(__file__).parents[1] / "benchmarks" / "bench_memory.py"
 

@@ -293,7 +293,7 @@ def test_delete(client: openai.OpenAI) -> None:
 
 
 def test_store_is_bounded(sim: Simulator, client: openai.OpenAI) -> None:
-    from llmlab.sim._openai_responses import store_for
+    from llmlab.sim.wire._openai_responses import store_for
 
     store = store_for(sim)
     store.max_entries = 3
@@ -485,7 +485,7 @@ def test_same_prompt_same_input_tokens_and_cache_as_chat(client: openai.OpenAI) 
 
 
 def test_store_bound_by_bytes() -> None:
-    from llmlab.sim._openai_responses import ResponseStore, _Stored
+    from llmlab.sim.wire._openai_responses import ResponseStore, _Stored
 
     store = ResponseStore(max_entries=100, max_bytes=250)
     for i in range(5):

@@ -11,7 +11,7 @@ import openai
 
 from llmlab import data_dir
 from llmlab.sim import Behaviour, Simulator, mock
-from llmlab.sim._skills import pick_severity, services_in
+from llmlab.sim.model._skills import pick_severity, services_in
 
 _MODEL = "claude-sonnet-4-6"
 _TOOL = {

@@ -1,7 +1,7 @@
 """Strict request validation on both providers, as the real APIs: unknown fields, types, ranges.
 
 Every field the installed SDK's ``MessageCreateParams`` / ``CompletionCreateParams`` declares is
-accepted (the lists in ``llmlab/sim/_validate.py`` cover both generations); anything else is a
+accepted (the lists in ``llmlab/sim/wire/_validate.py`` cover both generations); anything else is a
 400 naming the field. Raw HTTP in-process and over ``python -m llmlab.sim serve``.
 """
 
@@ -15,13 +15,13 @@ import anthropic
 import httpx
 import pytest
 
-from llmlab.sim._validate import (
+from llmlab.sim.testing import SimServer
+from llmlab.sim.wire._validate import (
     ANTHROPIC_COUNT_FIELDS,
     ANTHROPIC_MESSAGE_FIELDS,
     MAX_BODY_BYTES,
     OPENAI_CHAT_FIELDS,
 )
-from llmlab.sim.testing import SimServer
 
 Post = Callable[..., httpx.Response]
 A_MODEL, O_MODEL = "claude-sonnet-4-6", "gpt-4.1-mini"

@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmlab.sim._http import ApiError
-from llmlab.sim._openai_request import _bad, tool_name
+from llmlab.sim.wire._http import ApiError
+from llmlab.sim.wire._openai_request import _bad, tool_name
 
 _ROLES = ("user", "system", "developer", "assistant")
 _INPUT_PARTS = ("input_text", "input_image", "input_file", "input_audio")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llmlab.sim._http import ApiError
+from llmlab.sim.wire._http import ApiError
 
 LEGACY = "2023-06-01"
 CURRENT = "2026-10-21"

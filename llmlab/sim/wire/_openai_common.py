@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from llmlab import tokens as tk
-from llmlab.sim._catalog import ModelProfile
 from llmlab.sim._engine import Simulator
-from llmlab.sim._http import ApiError
-from llmlab.sim._ratelimit import retry_after_headers
+from llmlab.sim.model._catalog import ModelProfile
+from llmlab.sim.physics._ratelimit import retry_after_headers
+from llmlab.sim.wire._http import ApiError
 
 
 def prompt_token_ids(body: dict[str, Any], profile: ModelProfile) -> list[int]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from llmlab.sim._generate import Generation, TextOut, ToolCallOut
-from llmlab.sim._http import sse
-from llmlab.sim._sse import HOLE, sse_filler
+from llmlab.sim.model._generate import Generation, TextOut, ToolCallOut
+from llmlab.sim.wire._http import sse
+from llmlab.sim.wire._sse import HOLE, sse_filler
 
 
 def sse_timeline(

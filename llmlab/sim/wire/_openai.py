@@ -13,12 +13,17 @@ from typing import Any
 import numpy as np
 
 from llmlab import tokens as tk
-from llmlab.sim import _openai_responses
-from llmlab.sim._catalog import lookup, models_for
 from llmlab.sim._engine import Simulator
-from llmlab.sim._faults import decode_slowdown
-from llmlab.sim._generate import Generation, TextOut, ToolCallOut, generate
-from llmlab.sim._http import (
+from llmlab.sim._exchange import SimRequest, SimResponse
+from llmlab.sim.model._catalog import lookup, models_for
+from llmlab.sim.model._generate import Generation, TextOut, ToolCallOut, generate
+from llmlab.sim.model._lm import model_for
+from llmlab.sim.model._sampling import SamplingParams
+from llmlab.sim.model._skills import Behaviour
+from llmlab.sim.physics._faults import decode_slowdown
+from llmlab.sim.physics._latency import decode_times, time_to_first_token
+from llmlab.sim.wire import _openai_responses
+from llmlab.sim.wire._http import (
     ApiError,
     api_key,
     check_body_size,
@@ -27,9 +32,7 @@ from llmlab.sim._http import (
     parse_json_body,
     sse,
 )
-from llmlab.sim._latency import decode_times, time_to_first_token
-from llmlab.sim._lm import model_for
-from llmlab.sim._openai_common import (
+from llmlab.sim.wire._openai_common import (
     admit,
     dated,
     fault_error,
@@ -37,7 +40,7 @@ from llmlab.sim._openai_common import (
     prompt_token_ids,
     settler,
 )
-from llmlab.sim._openai_request import (
+from llmlab.sim.wire._openai_request import (
     _bad,
     _conversation,
     _model_entry,
@@ -45,10 +48,7 @@ from llmlab.sim._openai_request import (
     _number,
     check_chat_fields,
 )
-from llmlab.sim._sampling import SamplingParams
-from llmlab.sim._skills import Behaviour
-from llmlab.sim._sse import HOLE, sse_filler
-from llmlab.sim._wire import SimRequest, SimResponse
+from llmlab.sim.wire._sse import HOLE, sse_filler
 
 _FINISH = {"end": "stop", "max_tokens": "length", "stop_sequence": "stop", "tool_use": "tool_calls"}
 FINGERPRINT = "fp_11ab5e1a"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmlab.sim._anthropic_request import bad
+from llmlab.sim.wire._anthropic_request import bad
 
 _TYPES = {"object", "array", "string", "integer", "number", "boolean", "null"}
 _FORMATS = {

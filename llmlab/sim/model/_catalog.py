@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from llmlab._exceptions import SimulatorError
-from llmlab.sim._wire import Provider
+from llmlab.sim._exchange import Provider
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmlab.sim._engine import Simulator
-from llmlab.sim._transport import route, to_response
+from llmlab.sim.adapters._transport import route, to_response
 
 #: the client generations that can be patched, imported where installed
 GENERATIONS = ("httpx", "httpx2")

@@ -9,10 +9,10 @@ from typing import Literal
 
 import numpy as np
 
-from llmlab.sim._conversation import Conversation
-from llmlab.sim._lm import EOS, NGramModel
-from llmlab.sim._sampling import SamplingParams, distribution, draw
-from llmlab.sim._skills import Behaviour, plan
+from llmlab.sim.model._conversation import Conversation
+from llmlab.sim.model._lm import EOS, NGramModel
+from llmlab.sim.model._sampling import SamplingParams, distribution, draw
+from llmlab.sim.model._skills import Behaviour, plan
 
 StopReason = Literal["end", "max_tokens", "stop_sequence", "tool_use"]
 _TOPIC_BIAS = 1.5  # logit boost for vocabulary the user mentioned: keeps replies on topic

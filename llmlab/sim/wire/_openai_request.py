@@ -9,10 +9,10 @@ import json
 import re
 from typing import Any
 
-from llmlab.sim._catalog import ModelProfile
-from llmlab.sim._conversation import Conversation, Part, Tool, ToolChoice, Turn
-from llmlab.sim._http import ApiError
-from llmlab.sim._validate import (
+from llmlab.sim.model._catalog import ModelProfile
+from llmlab.sim.model._conversation import Conversation, Part, Tool, ToolChoice, Turn
+from llmlab.sim.wire._http import ApiError
+from llmlab.sim.wire._validate import (
     OPENAI_CHAT_FIELDS,
     data_url_image,
     open_objects,

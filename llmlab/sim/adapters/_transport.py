@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmlab.sim._engine import Simulator
-from llmlab.sim._wire import Chunk, Cut, Hang, Piece, Provider, SimRequest, SimResponse
+from llmlab.sim._exchange import Chunk, Cut, Hang, Piece, Provider, SimRequest, SimResponse
 
 #: paths only the OpenAI API has; everything else under /v1/ is told apart by its headers
 _OPENAI_ONLY = ("/v1/chat/", "/v1/responses", "/v1/embeddings", "/v1/completions")

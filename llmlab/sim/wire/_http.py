@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from llmlab.sim._validate import MAX_BODY_BYTES, MAX_DEPTH, scan
-from llmlab.sim._wire import Chunk, Piece, SimRequest, SimResponse
+from llmlab.sim._exchange import Chunk, Piece, SimRequest, SimResponse
+from llmlab.sim.wire._validate import MAX_BODY_BYTES, MAX_DEPTH, scan
 
 
 class ApiError(Exception):

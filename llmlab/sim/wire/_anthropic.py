@@ -10,18 +10,24 @@ from typing import Any
 import numpy as np
 
 from llmlab import tokens as tk
-from llmlab.sim._anthropic_request import check_request_fields
-from llmlab.sim._anthropic_sse import sse_timeline
-from llmlab.sim._anthropic_structured import output_schema
-from llmlab.sim._anthropic_version import ApiVersion, api_version, refuse_sampling
-from llmlab.sim._cache import Segment
-from llmlab.sim._cache_diagnostics import Fingerprint
-from llmlab.sim._catalog import DEFAULT_MODEL, ModelProfile, lookup, models_for
-from llmlab.sim._conversation import Conversation, Part, Tool, ToolChoice, Turn
 from llmlab.sim._engine import Simulator
-from llmlab.sim._faults import decode_slowdown
-from llmlab.sim._generate import Generation, TextOut, generate
-from llmlab.sim._http import (
+from llmlab.sim._exchange import SimRequest, SimResponse
+from llmlab.sim.model._catalog import DEFAULT_MODEL, ModelProfile, lookup, models_for
+from llmlab.sim.model._conversation import Conversation, Part, Tool, ToolChoice, Turn
+from llmlab.sim.model._generate import Generation, TextOut, generate
+from llmlab.sim.model._lm import model_for
+from llmlab.sim.model._sampling import SamplingParams
+from llmlab.sim.model._skills import Behaviour
+from llmlab.sim.physics._cache import Segment
+from llmlab.sim.physics._cache_diagnostics import Fingerprint
+from llmlab.sim.physics._faults import decode_slowdown
+from llmlab.sim.physics._latency import decode_times, time_to_first_token
+from llmlab.sim.physics._ratelimit import retry_after_headers
+from llmlab.sim.wire._anthropic_request import check_request_fields
+from llmlab.sim.wire._anthropic_sse import sse_timeline
+from llmlab.sim.wire._anthropic_structured import output_schema
+from llmlab.sim.wire._anthropic_version import ApiVersion, api_version, refuse_sampling
+from llmlab.sim.wire._http import (
     ApiError,
     api_key,
     check_body_size,
@@ -30,20 +36,14 @@ from llmlab.sim._http import (
     parse_json_body,
     sse,
 )
-from llmlab.sim._latency import decode_times, time_to_first_token
-from llmlab.sim._lm import model_for
-from llmlab.sim._ratelimit import retry_after_headers
-from llmlab.sim._sampling import SamplingParams
-from llmlab.sim._skills import Behaviour
-from llmlab.sim._thinking import think, thinking_block, thinking_config
-from llmlab.sim._threads import resolve as resolve_thread
-from llmlab.sim._validate import (
+from llmlab.sim.wire._thinking import think, thinking_block, thinking_config
+from llmlab.sim.wire._threads import resolve as resolve_thread
+from llmlab.sim.wire._validate import (
     ANTHROPIC_COUNT_FIELDS,
     ANTHROPIC_MESSAGE_FIELDS,
     sanitize_schema,
     unknown_fields,
 )
-from llmlab.sim._wire import SimRequest, SimResponse
 
 _STATUS_TYPES = {
     400: "invalid_request_error",

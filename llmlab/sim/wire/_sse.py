@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from llmlab.sim._http import sse
+from llmlab.sim.wire._http import sse
 
 #: a string no request can put in a reply: marks where sse_filler's value goes
 HOLE = "\x00llmlab-hole\x00"

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmlab.sim._http import ApiError
+from llmlab.sim.wire._http import ApiError
 
 #: replies kept for continuation, per simulator (oldest dropped first)
 MAX_THREADS = 512

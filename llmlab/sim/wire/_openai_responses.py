@@ -21,14 +21,17 @@ from typing import Any
 import numpy as np
 
 from llmlab import tokens as tk
-from llmlab.sim._catalog import ModelProfile, lookup
 from llmlab.sim._engine import Simulator
-from llmlab.sim._faults import decode_slowdown
-from llmlab.sim._generate import Generation, ToolCallOut, generate
-from llmlab.sim._http import ApiError, json_response, key_id, parse_json_body
-from llmlab.sim._latency import decode_times, time_to_first_token
-from llmlab.sim._lm import model_for
-from llmlab.sim._openai_common import (
+from llmlab.sim._exchange import SimRequest, SimResponse
+from llmlab.sim.model._catalog import ModelProfile, lookup
+from llmlab.sim.model._generate import Generation, ToolCallOut, generate
+from llmlab.sim.model._lm import model_for
+from llmlab.sim.model._sampling import SamplingParams
+from llmlab.sim.model._skills import Behaviour
+from llmlab.sim.physics._faults import decode_slowdown
+from llmlab.sim.physics._latency import decode_times, time_to_first_token
+from llmlab.sim.wire._http import ApiError, json_response, key_id, parse_json_body
+from llmlab.sim.wire._openai_common import (
     admit,
     dated,
     fault_error,
@@ -36,12 +39,9 @@ from llmlab.sim._openai_common import (
     prompt_token_ids,
     settler,
 )
-from llmlab.sim._openai_request import _bad, _conversation, _not_found, _number
-from llmlab.sim._openai_responses_request import ParsedRequest, parse
-from llmlab.sim._openai_responses_stream import error_event, events
-from llmlab.sim._sampling import SamplingParams
-from llmlab.sim._skills import Behaviour
-from llmlab.sim._wire import SimRequest, SimResponse
+from llmlab.sim.wire._openai_request import _bad, _conversation, _not_found, _number
+from llmlab.sim.wire._openai_responses_request import ParsedRequest, parse
+from llmlab.sim.wire._openai_responses_stream import error_event, events
 
 #: the API's floor for max_output_tokens
 MIN_OUTPUT_TOKENS = 16

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from llmlab._exceptions import SimulatorError
 from llmlab.sim._engine import Simulator
-from llmlab.sim._faults import FaultPlan
-from llmlab.sim._transport import MIN_SLEEP
-from llmlab.sim._validate import MAX_BODY_BYTES
-from llmlab.sim._wire import Chunk, Cut, Hang, SimRequest, SimResponse
+from llmlab.sim._exchange import Chunk, Cut, Hang, SimRequest, SimResponse
+from llmlab.sim.adapters._transport import MIN_SLEEP
+from llmlab.sim.physics._faults import FaultPlan
+from llmlab.sim.wire._validate import MAX_BODY_BYTES
 
 if TYPE_CHECKING:
     import uvicorn

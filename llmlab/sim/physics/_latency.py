@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from llmlab.sim._catalog import LatencyProfile
+from llmlab.sim.model._catalog import LatencyProfile
 
 
 def _jitter(profile: LatencyProfile, rng: np.random.Generator) -> float:

@@ -17,9 +17,9 @@ import copy
 import re
 from typing import Any
 
-from llmlab.sim._faults import Fault
-from llmlab.sim._generate import Generation, TextOut, ToolCallOut
-from llmlab.sim._http import sse
+from llmlab.sim.model._generate import Generation, TextOut, ToolCallOut
+from llmlab.sim.physics._faults import Fault
+from llmlab.sim.wire._http import sse
 
 
 class _Events:

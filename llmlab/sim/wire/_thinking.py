@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from llmlab.sim._anthropic_request import bad
-from llmlab.sim._conversation import Conversation
-from llmlab.sim._generate import TextOut, _free_text, _scripted
-from llmlab.sim._lm import NGramModel
-from llmlab.sim._sampling import SamplingParams
+from llmlab.sim.model._conversation import Conversation
+from llmlab.sim.model._generate import TextOut, _free_text, _scripted
+from llmlab.sim.model._lm import NGramModel
+from llmlab.sim.model._sampling import SamplingParams
+from llmlab.sim.wire._anthropic_request import bad
 
 MIN_BUDGET = 1024
 #: how long the simulated model thinks at most (a real one may use its whole budget)

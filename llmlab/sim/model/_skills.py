@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from llmlab.sim._conversation import Conversation, Part, Tool, Turn
+from llmlab.sim.model._conversation import Conversation, Part, Tool, Turn
 
 SEVERITIES = ["sev1", "sev2", "sev3", "sev4"]
 SERVICES = [

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from llmlab.sim._http import ApiError
-from llmlab.sim._validate import ANTHROPIC_IMAGE_TYPES, valid_base64
+from llmlab.sim.wire._http import ApiError
+from llmlab.sim.wire._validate import ANTHROPIC_IMAGE_TYPES, valid_base64
 
 _TTLS = ("5m", "1h")
 _SERVICE_TIERS = ("auto", "standard_only")
