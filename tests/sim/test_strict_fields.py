@@ -172,6 +172,18 @@ REFUSED: list[tuple[str, dict[str, Any], int, str]] = [
     ),
     ("openai", {**O_BASE, "foo": 1}, 400, "Unrecognized request argument supplied: foo"),
     ("openai", {**O_BASE, "stream": "true"}, 400, "'stream': expected a boolean"),
+    (
+        "openai",
+        {**O_BASE, "messages": [{"role": "user", "content": None}]},
+        400,
+        "'messages[0].content': expected one of a string or array of objects, but got null",
+    ),
+    (
+        "openai",
+        {**O_BASE, "messages": [{"role": "user"}]},
+        400,
+        "Missing required parameter: 'messages[0].content'",
+    ),
     ("openai", {**O_BASE, "logit_bias": {"1234": 101}}, 400, "between -100 and 100"),
     ("openai", {**O_BASE, "logit_bias": {"hello": 1}}, 400, "Invalid key in 'logit_bias'"),
     ("openai", {**O_BASE, "messages": _image_o("data:image/png;base64,@@@")}, 400, "image_url"),

@@ -229,6 +229,20 @@ def _conversation(body: dict[str, Any]) -> Conversation:
                 where,
                 "invalid_value",
             )
+        if m.get("content") is None and not (role == "assistant" and m.get("tool_calls")):
+            # only an assistant turn that calls tools may leave content out (or null)
+            if "content" not in m:
+                raise _bad(
+                    f"Missing required parameter: '{where}.content'.",
+                    f"{where}.content",
+                    "missing_required_parameter",
+                )
+            raise _bad(
+                f"Invalid type for '{where}.content': expected one of a string or array of "
+                "objects, but got null instead.",
+                f"{where}.content",
+                "invalid_type",
+            )
         text = _text_of(m.get("content"), f"{where}.content")
         if role != "tool" and pending:
             raise _bad(
