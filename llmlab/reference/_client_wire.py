@@ -16,11 +16,10 @@ from typing import Any, Literal
 import openai
 from pydantic import BaseModel
 
-from llmlab import tokens
+from llmlab.reference.caching import cache_breakpoint
 from llmlab.reference.cost import prompt_estimate
 from llmlab.reference.streaming import Accumulated, read_anthropic_event
 from llmlab.reference.tools import ToolCall, ToolResult, ToolSpec, anthropic_tools, openai_tools
-from llmlab.sim import MODELS
 
 __all__ = [
     "RESPOND",
@@ -117,10 +116,7 @@ def anthropic_kwargs(
         "messages": _anthropic_messages(messages),
     }
     if system:
-        block: dict[str, Any] = {"type": "text", "text": system}
-        if cache_system and tokens.count(system, model) >= MODELS[model].cache_min_tokens:
-            block["cache_control"] = {"type": "ephemeral"}
-        kwargs["system"] = [block]
+        kwargs["system"] = [{"type": "text", "text": system}]
     if stop:
         kwargs["stop_sequences"] = list(stop)
     if tools:
@@ -134,6 +130,8 @@ def anthropic_kwargs(
             }
         ]
         kwargs["tool_choice"] = {"type": "tool", "name": RESPOND}
+    if system and cache_system:  # lab 04's breakpoint: closes tools -> system, if long enough
+        kwargs = cache_breakpoint(kwargs, model)
     return kwargs
 
 
