@@ -85,16 +85,13 @@ def cache_breakpoint(params: Mapping[str, Any], model: str) -> dict[str, Any]:
 
     The prefix is tools -> system (the messages after it change every call); the breakpoint is
     ``cache_control: {"type": "ephemeral"}`` on the LAST system block (a string system becomes
-    one text block; without a system, the last tool), set only when the prefix reaches the
-    model's minimum: below it nothing would be cached. ``params`` itself is never changed.
+    one text block), set only when the prefix reaches the model's minimum: below it nothing
+    would be cached. Without a system prompt the copy is unchanged; ``params`` never changes.
     """
     out = copy.deepcopy(dict(params))
-    if prefix_tokens(out) < MODELS[model].cache_min_tokens:
+    if not out.get("system") or prefix_tokens(out) < MODELS[model].cache_min_tokens:
         return out
-    system = out.get("system")
-    if isinstance(system, str) and system:
-        out["system"] = system = [{"type": "text", "text": system}]
-    target = system if isinstance(system, list) and system else out.get("tools")
-    if target:
-        target[-1]["cache_control"] = {"type": "ephemeral"}
+    if isinstance(out["system"], str):
+        out["system"] = [{"type": "text", "text": out["system"]}]
+    out["system"][-1]["cache_control"] = {"type": "ephemeral"}
     return out
