@@ -561,6 +561,7 @@ def _usd_mistakes(provider: str, model: str, n: int, limit: int) -> list[Mistake
     "(input tokens of the SDK call params counted locally, worst-case USD: all of max_tokens "
     "(or max_completion_tokens) at the output price, the input uncached)",
     ref.estimate_call,
+    time_limit=20.0,  # a cold first run starts the SDKs and a simulator
 )
 def _check_estimate_call(candidate: Any) -> Iterator[Case]:
     from llmlab.pricing import cost as price

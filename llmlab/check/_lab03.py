@@ -510,6 +510,7 @@ def _event_cases(candidate: Any, scenario: str, events: tuple[Any, ...]) -> Iter
     "message_start, text / tool-input JSON deltas, stop reason + output tokens at message_delta, "
     "complete at message_stop); return the text this event adds ('' if none)",
     ref.read_anthropic_event,
+    time_limit=20.0,  # a cold first run starts the SDKs and a simulator
 )
 def _check_read_event(candidate: Any) -> Iterator[Case]:
     for scenario, events in _event_scenarios():

@@ -299,6 +299,7 @@ def _mark_hint(
     "block (a string system becomes one text block) when tools + system reach the model's "
     "minimum (MODELS[model].cache_min_tokens); below it, an unchanged copy; never mutate params",
     ref.cache_breakpoint,
+    time_limit=20.0,  # a cold first run starts the SDKs and a simulator
 )
 def _check_cache_breakpoint(candidate: Any) -> Iterator[Case]:
     for what, model, params in _breakpoint_cases():

@@ -401,6 +401,7 @@ def _same_wait(got: Any, want: Any) -> bool:
     "<= max_retry_after; None when it asks for longer (fail over now); else "
     "rand() * min(cap, base * 2**attempt)",
     ref.next_wait,
+    time_limit=20.0,  # a cold first run starts the SDKs and a simulator
 )
 def _check_next_wait(candidate: Any) -> Iterator[Case]:
     running("getting real SDK errors from the checker's simulator")

@@ -614,7 +614,7 @@ def _secret_case(label: str, record: logging.LogRecord) -> Case:
         f"{label}: what the record carries",
         "no prompt text, no e-mail, no API key",
         "it carries " + ", ".join(leaked) if leaked else "none of them",
-        "copy only the named fields (an allowlist such as LOG_FIELDS), never the whole row: "
+        "copy only the fields the record needs, by name (an allowlist), never the whole row: "
         "this row carried the prompt and the request headers",
         diagnosed=bool(leaked),
     )
