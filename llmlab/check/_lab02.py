@@ -6,8 +6,11 @@ those wrong versions and asserts each one fails.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
+from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from anthropic.types import Usage
@@ -16,7 +19,7 @@ from openai.types.completion_usage import PromptTokensDetails
 
 from llmlab.check._diagnose import Mistake, verdict
 from llmlab.check._registry import Case, exercise
-from llmlab.check._sandbox import Raised, call
+from llmlab.check._sandbox import Raised, call, running, track_mock
 from llmlab.reference import cost as ref
 
 
@@ -390,4 +393,235 @@ def _check_shares(candidate: Any) -> Iterator[Case]:
             expected=_fmt_shares(want),
             got=str(got) if isinstance(got, Raised) else _fmt_shares(got),
             hint=hint,
+        )
+
+
+# -- 02.estimate_call: the estimate before the call, and the budget reservation ------------------
+_SIM_KEY = "sk-llmlab-checker"  # the checker talks to its own simulator
+_SYSTEM = (
+    "You are Northwind Cloud's on-call assistant. Answer in at most three sentences, name the "
+    "service, and say whether a human must act now."
+)
+_ASK = "The checkout API has returned 500s for 4% of requests since 09:12. What now?"
+_A_TOOL = {
+    "name": "get_status",
+    "description": "Current status of one Northwind service.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"service": {"type": "string"}},
+        "required": ["service"],
+    },
+}
+_O_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_status",
+        "description": "Current status of one Northwind service.",
+        "parameters": _A_TOOL["input_schema"],
+    },
+}
+_TURNS: list[dict[str, Any]] = [
+    {"role": "user", "content": "Is payments degraded?"},
+    {"role": "assistant", "content": "Yes: p99 latency doubled at 08:55; capture retries are up."},
+    {"role": "user", "content": _ASK},
+]
+_ESTIMATE_CASES: list[tuple[str, str, str, dict[str, Any]]] = [
+    (
+        "Anthropic, a system string and one question, max_tokens=400",
+        "anthropic",
+        "claude-sonnet-4-6",
+        {"max_tokens": 400, "system": _SYSTEM, "messages": [{"role": "user", "content": _ASK}]},
+    ),
+    (
+        "Anthropic, system as text blocks, a tool and three turns, max_tokens=1024",
+        "anthropic",
+        "claude-sonnet-4-6",
+        {
+            "max_tokens": 1024,
+            "system": [{"type": "text", "text": _SYSTEM}],
+            "tools": [_A_TOOL],
+            "messages": _TURNS,
+        },
+    ),
+    (
+        "Anthropic (Haiku), messages only, max_tokens=50",
+        "anthropic",
+        "claude-haiku-4-5",
+        {"max_tokens": 50, "messages": [{"role": "user", "content": _ASK}]},
+    ),
+    (
+        "OpenAI, a system message and one question, max_tokens=300",
+        "openai",
+        "gpt-4.1-mini",
+        {
+            "max_tokens": 300,
+            "messages": [
+                {"role": "system", "content": _SYSTEM},
+                {"role": "user", "content": _ASK},
+            ],
+        },
+    ),
+    (
+        "OpenAI as lab 10's client sends it: streamed, a tool, max_completion_tokens=500",
+        "openai",
+        "gpt-4.1-mini",
+        {
+            "max_completion_tokens": 500,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "tools": [_O_TOOL],
+            "messages": [{"role": "system", "content": _SYSTEM}, *_TURNS],
+        },
+    ),
+]
+
+
+@cache
+def _reported_inputs() -> tuple[int, ...]:
+    """The input tokens the provider reports for each case (sent with a 1-token reply)."""
+    import anthropic
+    import openai
+
+    from llmlab.sim import Simulator, mock
+
+    out = []
+    with track_mock(mock(sim=Simulator(seed=2, time_scale=0.001))):
+        a_client = anthropic.Anthropic(api_key=_SIM_KEY, max_retries=0)
+        o_client = openai.OpenAI(api_key=_SIM_KEY, max_retries=0)
+        for _, provider, model, params in _ESTIMATE_CASES:
+            body = {k: v for k, v in params.items() if k not in ("stream", "stream_options")}
+            body.pop("max_completion_tokens", None)
+            body["max_tokens"] = 1
+            if provider == "anthropic":
+                out.append(a_client.messages.create(model=model, **body).usage.input_tokens)
+                continue
+            usage = o_client.chat.completions.create(model=model, **body).usage
+            assert usage is not None
+            out.append(usage.prompt_tokens)
+    return tuple(int(n) for n in out)
+
+
+def _token_mistakes(provider: str, model: str, params: dict[str, Any]) -> list[Mistake]:
+    from llmlab import tokens
+
+    msgs, system, tools = params["messages"], params.get("system"), params.get("tools")
+    text = json.dumps(msgs) + json.dumps(system or "") + json.dumps(tools or [])
+    if provider == "anthropic":
+        return [
+            (
+                "the system prompt is input too: anthropic_tokens(messages, system=..., tools=...)",
+                lambda: tokens.anthropic_tokens(msgs, tools=tools) if system else _skip(),
+            ),
+            (
+                "tool definitions are input too: pass tools= to anthropic_tokens",
+                lambda: tokens.anthropic_tokens(msgs, system=system) if tools else _skip(),
+            ),
+            ("count with the tokenizer, not len(text) / 4", lambda: len(text) // 4),
+        ]
+    return [
+        (
+            "a chat request costs more than its text: each message adds 3 framing tokens and "
+            "its role, and 3 prime the reply; use tokens.chat_tokens(messages, model)",
+            lambda: sum(tokens.count(str(m.get("content", "")), model) for m in msgs),
+        ),
+        (
+            "tool definitions are input too: add tokens.chat_tools_tokens(tools, model)",
+            lambda: tokens.chat_tokens(msgs, model) if tools else _skip(),
+        ),
+        ("count with the tokenizer, not len(text) / 4", lambda: len(text) // 4),
+    ]
+
+
+def _skip() -> Any:
+    raise LookupError("this mistake does not apply to this case")
+
+
+def _usd_mistakes(provider: str, model: str, n: int, limit: int) -> list[Mistake]:
+    from llmlab.pricing import cost as price
+
+    return [
+        (
+            "reserve the worst case: all of max_tokens at the OUTPUT price, not 0 output",
+            lambda: float(
+                price(model, input_tokens=n, output_tokens=0, provider=provider).total_usd
+            ),
+        ),
+        (
+            "output tokens cost the output price: max_tokens is priced as output, not input",
+            lambda: float(
+                price(model, input_tokens=n + limit, output_tokens=0, provider=provider).total_usd
+            ),
+        ),
+    ]
+
+
+@exercise(
+    "02.estimate_call",
+    "estimate_call(provider: str, model: str, params: dict) -> tuple[int, float]",
+    "(input tokens of the SDK call params counted locally, worst-case USD: all of max_tokens "
+    "(or max_completion_tokens) at the output price, the input uncached)",
+    ref.estimate_call,
+    time_limit=20.0,  # a cold first run starts the SDKs and a simulator
+)
+def _check_estimate_call(candidate: Any) -> Iterator[Case]:
+    from llmlab.pricing import cost as price
+
+    running("asking the checker's simulator what each request's input is")
+    for (what, provider, model, params), reported in zip(
+        _ESTIMATE_CASES, _reported_inputs(), strict=True
+    ):
+        label = f"estimate_call({provider!r}, {model!r}, params) for {what}"
+        got = call(label, candidate, provider, model, json.loads(json.dumps(params)))
+        limit = params.get("max_tokens", params.get("max_completion_tokens", 0))
+        usd = float(
+            price(model, input_tokens=reported, output_tokens=limit, provider=provider).total_usd
+        )
+        if isinstance(got, Raised):
+            missing_max = isinstance(got.exc, KeyError) and "max_tokens" in str(got.exc)
+            yield Case(
+                False,
+                label,
+                f"({reported}, {usd:.8f})",
+                str(got),
+                "OpenAI calls may carry max_completion_tokens instead of max_tokens: read "
+                "whichever is there"
+                if missing_max
+                else "read params['messages'] (and 'system' / 'tools' if present) and count them",
+                diagnosed=missing_max,
+            )
+            continue
+        shaped = isinstance(got, tuple) and len(got) == 2
+        if not shaped:
+            yield Case(False, label, "a tuple (input_tokens, usd)", repr(got), "return (n, usd)")
+            continue
+        n, got_usd = got
+        yield verdict(
+            f"{label}: input tokens (the provider reported {reported})",
+            n,
+            reported,
+            same=lambda a, b: isinstance(a, int) and not isinstance(a, bool) and a == b,
+            show=repr,
+            rule="count what the provider will: every message, the system prompt and the tools",
+            mistakes=_token_mistakes(provider, model, params),
+        )
+        n_used = n if isinstance(n, int) else reported
+        if isinstance(got_usd, Decimal):
+            yield Case(
+                False,
+                f"{label}: worst-case USD",
+                _usd(usd),
+                f"Decimal({got_usd})",
+                "return a float: float(llmlab.pricing.cost(...).total_usd)",
+                diagnosed=True,
+            )
+            continue
+        yield verdict(
+            f"{label}: worst-case USD",
+            got_usd,
+            usd,
+            same=lambda a, b: _same(a, b) and isinstance(a, float),
+            show=_usd,
+            rule="price the input uncached and all of max_tokens as output: "
+            "llmlab.pricing.cost(model, input_tokens=n, output_tokens=max_tokens, provider=...)",
+            mistakes=_usd_mistakes(provider, model, n_used, limit),
         )

@@ -11,7 +11,7 @@ from llmlab._paths import data_dir
 from llmlab.check._registry import Case, exercise
 from llmlab.check._sandbox import Raised, call, track_mock
 from llmlab.reference import streaming as ref
-from llmlab.sim import Simulator, mock
+from llmlab.sim import Fault, FaultPlan, Simulator, mock
 
 _KEY = "sk-ant-llmlab-simulated"  # the checker's own simulator; never a real key
 _MODEL = "claude-sonnet-4-6"
@@ -322,3 +322,196 @@ def _check_measure_ttft(candidate: Any) -> Iterator[Case]:
             else "keep reading until the stream ends, then stop the clock (same start as TTFT)",
             diagnosed=late,
         )
+
+
+# -- 03.read_event: fold raw stream events into an Accumulated ---------------------------------
+_USER = [{"role": "user", "content": "Write one line for the status page about the payments API."}]
+
+
+def _stream_events(
+    client: Any, *, cut_after: int | None = None, sim: Simulator | None = None, **kwargs: Any
+) -> list[Any]:
+    """The raw events of one ``messages.create(stream=True)``, up to a cut if one is scripted."""
+    if cut_after is not None and sim is not None:
+        sim.set_faults(FaultPlan.scripted([Fault("cut", after_events=cut_after)]))
+    events: list[Any] = []
+    try:
+        for event in client.messages.create(model=_MODEL, stream=True, **kwargs):
+            events.append(event)
+    except Exception:  # the scripted cut: keep what arrived before it
+        if cut_after is None:
+            raise
+    return events
+
+
+@cache
+def _event_scenarios() -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """Real stream events from a private simulator: text, tool_use, cache write/read, two cuts."""
+    import anthropic
+
+    sim = Simulator(seed=31, time_scale=0.0005)
+    system = [{"type": "text", "text": _style_guide(), "cache_control": {"type": "ephemeral"}}]
+    forced: dict[str, Any] = {"tools": [_TOOL], "tool_choice": {"type": "tool", "name": "triage"}}
+    with track_mock(mock(sim=sim)):
+        client = anthropic.Anthropic(api_key=_KEY, max_retries=0)
+        out = [
+            ("a text stream", _stream_events(client, max_tokens=12, messages=_USER)),
+            (
+                "a tool_use stream (tool_choice forces triage)",
+                _stream_events(client, max_tokens=80, messages=_USER, **forced),
+            ),
+            (
+                "a stream whose cached system prompt is written",
+                _stream_events(client, max_tokens=4, messages=_USER, system=system),
+            ),
+            (
+                "the same request again: the system prompt is read from the cache",
+                _stream_events(client, max_tokens=4, messages=_USER, system=system),
+            ),
+            (
+                "a stream cut after message_delta (message_stop never came)",
+                _stream_events(client, max_tokens=3, messages=_USER, cut_after=8, sim=sim),
+            ),
+            (
+                "a stream cut after its second text delta",
+                _stream_events(client, max_tokens=12, messages=_USER, cut_after=5, sim=sim),
+            ),
+        ]
+    return tuple((name, tuple(events)) for name, events in out)
+
+
+def _style_guide() -> str:
+    return (data_dir() / "style_guide.md").read_text()
+
+
+def _fold(read: Any, events: tuple[Any, ...], label: str) -> tuple[ref.Accumulated, list[Any]]:
+    acc = ref.Accumulated("anthropic", _MODEL)
+    returned = [call(f"{label}, event {i} ({e.type})", read, acc, e) for i, e in enumerate(events)]
+    return acc, returned
+
+
+def _calls_of(acc: Any) -> Any:
+    try:
+        return [(c["id"], c["name"], "".join(c["json"])) for c in acc.tool_calls]
+    except Exception as exc:  # a learner's own shape of tool call
+        return f"unreadable tool_calls {acc.tool_calls!r} ({type(exc).__name__})"
+
+
+_FIELD_HINTS = {
+    "request_id": "the request id is event.message.id, at message_start",
+    "input_tokens": "message_start's event.message.usage.input_tokens (the UNCACHED input)",
+    "cache_write_tokens": "message_start's usage.cache_creation_input_tokens (0 when None)",
+    "cache_read_tokens": "message_start's usage.cache_read_input_tokens (0 when None)",
+    "output_tokens": "output_tokens comes from message_delta's event.usage.output_tokens, and "
+    "stays None until then",
+    "stop_reason": "the stop reason is message_delta's event.delta.stop_reason",
+    "complete": "set complete = True at message_stop, and only there",
+    "text": "append each text_delta's delta.text to acc.text",
+    "tool_calls": "at a tool_use content_block_start append {'id': block.id, 'name': block.name, "
+    "'json': []}; append each input_json_delta's partial_json to the last call's 'json'",
+}
+
+
+def _diagnose_field(
+    name: str, got: Any, want: Any, events: tuple[Any, ...], returned: list[Any]
+) -> str:
+    """A hint naming the likely mistake behind a wrong ``name``, or ''."""
+    start = events[0].message.usage if events and events[0].type == "message_start" else None
+    if name == "output_tokens" and start is not None and got == start.output_tokens:
+        if want is None:
+            return (
+                "message_start's output_tokens is a placeholder (about 1): leave output_tokens "
+                "None until message_delta reports the real count"
+            )
+        return "message_start's output_tokens is a placeholder: take message_delta's count"
+    if name == "output_tokens" and start is not None and got == (want or 0) + start.output_tokens:
+        return (
+            "message_delta's output_tokens is CUMULATIVE (the whole reply so far): set it, "
+            "do not add it to message_start's"
+        )
+    if name == "complete" and got is True:
+        return (
+            "only message_stop means the attempt is complete: this stream was cut before it "
+            "(a message_delta is not the end)"
+        )
+    if name in ("cache_write_tokens", "cache_read_tokens") and start is not None:
+        swapped = (
+            start.cache_read_input_tokens
+            if name == "cache_write_tokens"
+            else start.cache_creation_input_tokens
+        )
+        if got == swapped and got != want:
+            return "cache_creation_input_tokens are WRITES, cache_read_input_tokens are READS"
+    return ""
+
+
+def _event_cases(candidate: Any, scenario: str, events: tuple[Any, ...]) -> Iterator[Case]:
+    label = f"read_event over {scenario} ({len(events)} events)"
+    want, want_texts = _fold(ref.read_anthropic_event, events, label)
+    acc, returned = _fold(candidate, events, label)
+    crash = next((r for r in returned if isinstance(r, Raised)), None)
+    if crash is not None:
+        yield Case(
+            False,
+            label,
+            "every event folded",
+            str(crash),
+            _FIELD_HINTS["tool_calls"]
+            if "tool" in scenario
+            else "read event.type first, then only the fields that event type has",
+        )
+        return
+    not_str = [r for r in returned if not isinstance(r, str)]
+    json_as_text = (
+        any(isinstance(r, str) and r and r in "".join(_calls_of(want)[0][2:3]) for r in returned)
+        if want.tool_calls and not want.text
+        else False
+    )
+    yield Case(
+        not not_str and "".join(returned) == "".join(want_texts),
+        f"{label}: the text read_event returned, joined",
+        repr("".join(want_texts)),
+        f"{not_str[0]!r} from some events" if not_str else repr("".join(returned)),
+        "return '' (a str, not None) when an event adds no text"
+        if not_str
+        else "input_json_delta carries the tool's arguments, not text: add it to the open tool "
+        "call and return ''"
+        if json_as_text
+        else "return delta.text for a text_delta, '' for every other event",
+        diagnosed=bool(not_str) or json_as_text,
+    )
+    fields: list[tuple[str, Any, Any]] = [
+        ("text", "".join(acc.text), "".join(want.text)),
+        ("tool_calls", _calls_of(acc), _calls_of(want)),
+        ("request_id", acc.request_id, want.request_id),
+        ("input_tokens", acc.input_tokens, want.input_tokens),
+        ("cache_write_tokens", acc.cache_write_tokens, want.cache_write_tokens),
+        ("cache_read_tokens", acc.cache_read_tokens, want.cache_read_tokens),
+        ("output_tokens", acc.output_tokens, want.output_tokens),
+        ("stop_reason", acc.stop_reason, want.stop_reason),
+        ("complete", acc.complete, want.complete),
+    ]
+    for name, got, expected in fields:
+        named = "" if got == expected else _diagnose_field(name, got, expected, events, returned)
+        yield Case(
+            got == expected,
+            f"{label}: acc.{name}",
+            repr(expected),
+            repr(got),
+            named or _FIELD_HINTS[name],
+            diagnosed=bool(named),
+        )
+
+
+@exercise(
+    "03.read_event",
+    "read_event(acc: Accumulated, event: Any) -> str",
+    "fold one raw messages.create(stream=True) event into acc (request id + input usage at "
+    "message_start, text / tool-input JSON deltas, stop reason + output tokens at message_delta, "
+    "complete at message_stop); return the text this event adds ('' if none)",
+    ref.read_anthropic_event,
+    time_limit=20.0,  # a cold first run starts the SDKs and a simulator
+)
+def _check_read_event(candidate: Any) -> Iterator[Case]:
+    for scenario, events in _event_scenarios():
+        yield from _event_cases(candidate, scenario, events)

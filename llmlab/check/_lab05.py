@@ -8,11 +8,12 @@ Each rule is judged on its own evidence, so one missing piece fails one case, no
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from llmlab._exceptions import StructuredOutputError
 from llmlab.check._registry import Case, exercise
@@ -233,3 +234,169 @@ def _check_validate_and_retry(candidate: Any) -> Iterator[Case]:
             got=f"{len(log)} lines",
             hint="append one line to log for each failed attempt, the last one included",
         )
+
+
+# -- 05.validate_or_feedback: the client's structured mode, one answer at a time ---------------
+_KESTREL = (
+    "Kestrel Logistics asked why the usage graph for their API key on the developer portal shows "
+    "last week's numbers."
+)
+_GOOD = {
+    "severity": "sev2",
+    "service": "payments",
+    "summary": "Card captures time out.",
+    "needs_human": True,
+}
+_FEEDBACK_CASES: list[
+    tuple[str, type[BaseModel], dict[str, Any], dict[str, Any] | None, tuple[str, ...]]
+] = [
+    ("a valid Incident", ref.Incident, _GOOD, None, ()),
+    (
+        "severity 'critical' (not one of sev1-sev4)",
+        ref.Incident,
+        {**_GOOD, "severity": "critical"},
+        None,
+        ("severity",),
+    ),
+    (
+        "two failing fields: severity 'p1' and a 200-character summary",
+        ref.Incident,
+        {**_GOOD, "severity": "p1", "summary": "x" * 200},
+        None,
+        ("severity", "summary"),
+    ),
+    (
+        "needs_human missing",
+        ref.Incident,
+        {k: v for k, v in _GOOD.items() if k != "needs_human"},
+        None,
+        ("needs_human",),
+    ),
+    (
+        "arguments whose JSON did not parse (as Accumulated.calls() keeps them)",
+        ref.Incident,
+        {"_unparsable": '{"severity": "sev1", "serv'},
+        None,
+        ("severity", "service", "summary", "needs_human"),
+    ),
+    (
+        "a TriagedIncident that breaks rule R7 (the report names a customer, nobody paged)",
+        ref.TriagedIncident,
+        {
+            "severity": "sev4",
+            "service": "api-gateway",
+            "summary": "Stale usage graph.",
+            "needs_human": False,
+        },
+        {"report": _KESTREL},
+        ("R7",),
+    ),
+    (
+        "the same customer report, answered with needs_human true",
+        ref.TriagedIncident,
+        {
+            "severity": "sev4",
+            "service": "api-gateway",
+            "summary": "Stale usage graph.",
+            "needs_human": True,
+        },
+        {"report": _KESTREL},
+        (),
+    ),
+]
+
+
+def _feedback_case(
+    label: str,
+    got: Any,
+    schema: type[BaseModel],
+    arguments: dict[str, Any],
+    context: dict[str, Any] | None,
+    names: tuple[str, ...],
+) -> Case:
+    want = (
+        "(None, feedback naming " + ", ".join(names) + ")"
+        if names
+        else f"({schema.__name__}(...), None)"
+    )
+    if isinstance(got, Raised):
+        uncaught = isinstance(got.exc, ValidationError)
+        return Case(
+            False,
+            label,
+            want,
+            str(got),
+            "catch ValidationError and return (None, feedback): the client sends the feedback "
+            "back to the model instead of crashing"
+            if uncaught
+            else "validate with schema.model_validate(arguments, context=...)",
+            diagnosed=uncaught,
+        )
+    if not (isinstance(got, tuple) and len(got) == 2):
+        return Case(
+            False,
+            label,
+            want,
+            repr(got)[:200],
+            "return a pair: (instance, None) or (None, feedback)",
+        )
+    instance, feedback = got
+    if not names:
+        right = isinstance(instance, schema) and feedback is None
+        if right and instance == schema.model_validate(arguments, context=context):
+            return Case(True, label, want, want)
+        as_dict = isinstance(instance, dict)
+        return Case(
+            False,
+            label,
+            want,
+            repr(got)[:200],
+            "return the validated instance (schema.model_validate(...)), not the raw dict"
+            if as_dict
+            else "a valid answer is (the instance, None): no feedback to send",
+            diagnosed=as_dict,
+        )
+    if instance is not None or not isinstance(feedback, str):
+        ignored_context = context is not None and isinstance(instance, schema)
+        return Case(
+            False,
+            label,
+            want,
+            repr(got)[:200],
+            "pass context= to model_validate: the policy validator reads the report from it, so "
+            "without it a rule breach looks valid"
+            if ignored_context
+            else "an invalid answer is (None, feedback text)",
+            diagnosed=ignored_context,
+        )
+    missing = [n for n in names if n not in feedback]
+    return Case(
+        not missing,
+        label,
+        want,
+        f"feedback that does not name {', '.join(missing)}: {feedback[:120]!r}"
+        if missing
+        else want,
+        "name EVERY failing field and rule (str(exc) does): the model fixes only what the feedback "
+        "tells it"
+        if missing and len(missing) < len(names)
+        else "the feedback must say what failed: include the validation error text (str(exc))",
+        diagnosed=bool(missing) and len(missing) < len(names),
+    )
+
+
+@exercise(
+    "05.validate_or_feedback",
+    "validate_or_feedback(schema: type[BaseModel], arguments: dict, context: dict | None = None) "
+    "-> tuple[BaseModel | None, str | None]",
+    "(schema instance, None) when arguments validate (context passed to the validators); "
+    "(None, feedback naming every failing field and rule) when not; never raise for bad answers",
+    ref.validate_or_feedback,
+)
+def _check_validate_or_feedback(candidate: Any) -> Iterator[Case]:
+    for what, schema, arguments, context, names in _FEEDBACK_CASES:
+        ctx = "" if context is None else ", context={'report': ...}"
+        label = f"validate_or_feedback({schema.__name__}, arguments{ctx}) for {what}"
+        given = copy.deepcopy(arguments)
+        got = call(label, candidate, schema, given, copy.deepcopy(context))
+        yield _feedback_case(label, got, schema, arguments, context, names)

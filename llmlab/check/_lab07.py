@@ -295,3 +295,189 @@ def _check_retry_call(candidate: Any) -> Iterator[Case]:
             else hint,
             diagnosed=ignored_ms,
         )
+
+
+# -- 07.next_wait: the client's one decision between attempts ------------------------------------
+_HTTP_DATE = "Wed, 21 Oct 2026 07:28:00 GMT"
+
+
+def _sim_errors() -> dict[str, BaseException]:
+    """Real SDK errors from the checker's simulator: 429s with retry-after, a 503, a timeout."""
+    sim = Simulator(seed=7, time_scale=_SCALE, faults=FaultPlan.scripted(["429", "429", "503"]))
+    errors: dict[str, BaseException] = {}
+    with track_mock(mock(sim=sim)):
+        a_client = anthropic.Anthropic(api_key=_KEY, max_retries=0)
+        o_client = openai.OpenAI(api_key=_KEY, max_retries=0, timeout=0.05)
+        for name, fn in (
+            ("anthropic 429", _anthropic_call(a_client)),
+            ("openai 429", _openai_call(o_client)),
+            ("anthropic 503", _anthropic_call(a_client)),
+        ):
+            try:
+                fn()
+            except (anthropic.APIError, openai.APIError) as exc:
+                errors[name] = exc
+        sim.set_faults(FaultPlan.scripted(["hang"]))
+        try:
+            _openai_call(o_client)()
+        except openai.APITimeoutError as exc:
+            errors["openai timeout"] = exc
+    return errors
+
+
+def _with_headers(exc: Any, headers: dict[str, str]) -> BaseException:
+    """``exc`` (an SDK status error) as if its response had carried only ``headers``."""
+    old = exc.response
+    response = type(old)(exc.status_code, headers=headers, request=old.request)
+    made: BaseException = type(exc)(exc.message, response=response, body=exc.body)
+    return made
+
+
+def _header_wait(exc: BaseException, *, ms: bool = True) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = response.headers if response is not None else {}
+    if ms and "retry-after-ms" in headers:
+        return float(headers["retry-after-ms"]) / 1000
+    try:
+        return float(headers["retry-after"]) if "retry-after" in headers else None
+    except ValueError:
+        return None
+
+
+def _wait_mistakes(
+    exc: BaseException, attempt: int, base: float, cap: float, most: float, r: float
+) -> list[Mistake]:
+    backoff = r * min(cap, base * 2**attempt)
+    server = _header_wait(exc)
+    return [
+        (
+            "a wait longer than max_retry_after means 'do not wait here': return None (the "
+            "client fails over now), not the capped wait",
+            lambda: min(server, most) if server is not None and server > most else _no(),
+        ),
+        (
+            "a wait longer than max_retry_after means 'do not wait here': return None",
+            lambda: server if server is not None and server > most else _no(),
+        ),
+        (
+            "max_retry_after itself is still acceptable: give up only when the wait is LONGER",
+            lambda: None if server is not None and server >= most else _no(),
+        ),
+        (
+            "read retry-after-ms FIRST (milliseconds: divide by 1000), then retry-after",
+            lambda: _header_wait(exc, ms=False) if server is not None else _no(),
+        ),
+        (
+            "when the server says how long to wait (retry-after-ms / retry-after), that wins "
+            "over backoff",
+            lambda: backoff if server is not None else _no(),
+        ),
+        (
+            "attempt counts from 0: backoff_delay(attempt, ...), not attempt + 1",
+            lambda: r * min(cap, base * 2 ** (attempt + 1)),
+        ),
+        ("cap the ceiling: rand() * min(cap, base * 2**attempt)", lambda: r * base * 2**attempt),
+        ("full jitter multiplies the ceiling by rand()", lambda: min(cap, base * 2**attempt)),
+    ]
+
+
+def _no() -> Any:
+    raise LookupError("this mistake does not apply to this case")
+
+
+def _show_wait(value: Any) -> str:
+    return "None" if value is None else _number(value)
+
+
+def _same_wait(got: Any, want: Any) -> bool:
+    return got is None if want is None else _same_number(got, want)
+
+
+@exercise(
+    "07.next_wait",
+    "next_wait(exc: BaseException, attempt: int, *, base: float, cap: float, "
+    "max_retry_after: float, rand: Callable[[], float]) -> float | None",
+    "seconds before the next attempt: the server's retry-after-ms / retry-after when sent and "
+    "<= max_retry_after; None when it asks for longer (fail over now); else "
+    "rand() * min(cap, base * 2**attempt)",
+    ref.next_wait,
+    time_limit=20.0,  # a cold first run starts the SDKs and a simulator
+)
+def _check_next_wait(candidate: Any) -> Iterator[Case]:
+    running("getting real SDK errors from the checker's simulator")
+    errors = _sim_errors()
+    a429 = errors["anthropic 429"]
+    cases: list[tuple[str, BaseException, int, float]] = [
+        ("Anthropic 429 from the simulator (retry-after-ms: 1, retry-after: 1)", a429, 0, 60.0),
+        (
+            "OpenAI 429 from the simulator (retry-after-ms: 1, retry-after: 1)",
+            errors["openai 429"],
+            2,
+            60.0,
+        ),
+        ("a 429 with only retry-after: 7", _with_headers(a429, {"retry-after": "7"}), 1, 60.0),
+        (
+            "a 429 with retry-after-ms: 2500 and retry-after: 3",
+            _with_headers(a429, {"retry-after-ms": "2500", "retry-after": "3"}),
+            0,
+            60.0,
+        ),
+        ("a 429 with retry-after: 120", _with_headers(a429, {"retry-after": "120"}), 0, 60.0),
+        ("a 429 with retry-after: 60", _with_headers(a429, {"retry-after": "60"}), 0, 60.0),
+        (
+            f"a 429 with retry-after: {_HTTP_DATE}",
+            _with_headers(a429, {"retry-after": _HTTP_DATE}),
+            1,
+            60.0,
+        ),
+        ("Anthropic 503 from the simulator (no retry-after)", errors["anthropic 503"], 0, 60.0),
+        ("Anthropic 503 from the simulator (no retry-after)", errors["anthropic 503"], 3, 60.0),
+        ("Anthropic 503 from the simulator (no retry-after)", errors["anthropic 503"], 6, 60.0),
+        ("OpenAI APITimeoutError (no response at all)", errors["openai timeout"], 1, 60.0),
+    ]
+    for what, exc, attempt, most in cases:
+        for r in (0.5, 1.0):
+            base, cap = 0.5, 8.0
+            label = (
+                f"next_wait({what}, attempt={attempt}, base={base}, cap={cap}, "
+                f"max_retry_after={most:g}, rand=lambda: {r})"
+            )
+            got = call(
+                label,
+                candidate,
+                exc,
+                attempt,
+                base=base,
+                cap=cap,
+                max_retry_after=most,
+                rand=_fixed(r),
+            )
+            want = ref.next_wait(
+                exc, attempt, base=base, cap=cap, max_retry_after=most, rand=_fixed(r)
+            )
+            no_response = "timeout" in what.lower() and isinstance(got, Raised)
+            date = _HTTP_DATE in what and isinstance(got, Raised)
+            if no_response or date:
+                yield Case(
+                    False,
+                    label,
+                    _show_wait(want),
+                    str(got),
+                    "a timeout or connection error has no response (exc.response is missing): "
+                    "fall back to backoff"
+                    if no_response
+                    else "retry-after may be an HTTP date, not a number: ignore what you cannot "
+                    "read as seconds and fall back to backoff",
+                    diagnosed=True,
+                )
+                continue
+            yield verdict(
+                label,
+                got,
+                want,
+                same=_same_wait,
+                show=_show_wait,
+                rule="the server's wait if sent and <= max_retry_after, None if longer, else "
+                "rand() * min(cap, base * 2**attempt)",
+                mistakes=_wait_mistakes(exc, attempt, base, cap, most, r),
+            )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import math
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import anthropic.types
@@ -462,3 +465,237 @@ def _check_check_budget(candidate: Any) -> Iterator[Case]:
             "checking a budget reads the ledger; only a real call writes a row",
         )
         conn.close()
+
+
+# -- 09.log_attempt ---------------------------------------------------------------------------
+_SECRET_KEY = "sk-ant-api03-checker-secret-0000"
+_PROMPT = "Summarise the refund for jane.doe@example.com, card 4111 1111 1111 1111"
+_REQUIRED = ("trace_id", "model", "prompt_tokens", "completion_tokens", "cached_tokens")
+
+
+def _attempt_row(**over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "request_id": "msg_01CheckerLogAttempt",
+        "provider": "anthropic",
+        "model": "claude-sonnet-4-6",
+        "feature": "summarise",
+        "tenant": "acme",
+        "prompt_tokens": 1300,
+        "completion_tokens": 54,
+        "cache_read_tokens": 1200,
+        "cache_write_tokens": 56,
+        "cost_usd": 0.0012345678,
+        "latency_ms": 431.5,
+        "ttft_ms": 402.25,
+        "status": "ok",
+        "error": None,
+    }
+    row.update(over)
+    return row
+
+
+_LOG_CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("an Anthropic attempt that read 1,200 cached tokens and wrote 56", _attempt_row(), "tr-1"),
+    (
+        "an OpenAI attempt costing $0.000036 (cache reads 1,024)",
+        _attempt_row(
+            request_id="chatcmpl-checker",
+            provider="openai",
+            model="gpt-4.1-mini",
+            prompt_tokens=1303,
+            completion_tokens=9,
+            cache_read_tokens=1024,
+            cache_write_tokens=0,
+            cost_usd=3.6e-05,
+        ),
+        "tr-2",
+    ),
+    (
+        "a failed attempt (InternalServerError 500, nothing billed)",
+        _attempt_row(
+            request_id="req_checker",
+            prompt_tokens=0,
+            completion_tokens=0,
+            cache_read_tokens=0,
+            cache_write_tokens=0,
+            cost_usd=0.0,
+            latency_ms=33.0,
+            ttft_ms=None,
+            status="error",
+            error="InternalServerError 500",
+        ),
+        "tr-3",
+    ),
+    (
+        "a row that also carries the prompt and the request headers",
+        _attempt_row(
+            prompt=_PROMPT,
+            headers={"authorization": f"Bearer {_SECRET_KEY}", "x-api-key": _SECRET_KEY},
+        ),
+        "tr-4",
+    ),
+    (
+        "a row the ledger already stamped with trace_id 'tr-stale'",
+        _attempt_row(trace_id="tr-stale"),
+        "tr-5",
+    ),
+]
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _captured(candidate: Any, label: str, row: Mapping[str, Any], trace: str) -> Any:
+    """Call the candidate with a fresh INFO logger; return its records (or what it raised)."""
+    logger = logging.getLogger(f"llmlab.check.log_attempt.{trace}")
+    logger.setLevel(logging.INFO)  # as lab 09's logger: DEBUG records are dropped
+    logger.propagate = False
+    sink = _Records()
+    logger.handlers[:] = [sink]
+    try:
+        got = call(label, candidate, logger, MappingProxyType(dict(row)), trace_id=trace)
+    finally:
+        logger.handlers.clear()
+    return got if isinstance(got, Raised) else sink.records
+
+
+def _wanted(row: Mapping[str, Any], trace: str) -> dict[str, Any]:
+    want = {k: row[k] for k in _REQUIRED if k in row}
+    want.update(trace_id=trace, cached_tokens=row["cache_read_tokens"])
+    want.update(cost_usd=row["cost_usd"], status=row["status"])
+    if row["status"] != "ok":
+        want["error"] = row["error"]
+    return want
+
+
+def _field_hint(key: str, got: Any, row: Mapping[str, Any]) -> tuple[str, bool]:
+    """The hint for a wrong field value, and whether it names a recognised mistake."""
+    if key == "cached_tokens" and got == row["cache_read_tokens"] + row["cache_write_tokens"]:
+        return (
+            "cached_tokens are the cache READS (served from the cache at 0.1x); cache writes "
+            "were billed at 1.25x and are not 'cached' on this call",
+            True,
+        )
+    if key == "cached_tokens" and got is None:
+        return ("name the field cached_tokens (the row calls it cache_read_tokens)", True)
+    if key == "trace_id" and got == row.get("trace_id"):
+        return (
+            "the trace_id argument names THIS attempt: set it after copying the row's fields, "
+            "so a trace_id already in the row does not win",
+            True,
+        )
+    if key == "cost_usd" and isinstance(got, int | float) and got != row["cost_usd"]:
+        return ("log cost_usd as the row has it: rounding hides small calls' cost", True)
+    if key == "error":
+        return ("a failed attempt's record carries the row's status and error", False)
+    return (f"copy {key} from the row (trace_id from the argument)", False)
+
+
+def _secret_case(label: str, record: logging.LogRecord) -> Case:
+    blob = json.dumps(getattr(record, "ledger", None), default=str) + " " + record.getMessage()
+    blob += " " + json.dumps({k: v for k, v in vars(record).items() if k != "ledger"}, default=str)
+    leaked = [
+        name
+        for name, s in (
+            ("the prompt text", _PROMPT[:30]),
+            ("the e-mail", "jane.doe@example.com"),
+            ("the API key", _SECRET_KEY),
+        )
+        if s in blob
+    ]
+    return Case(
+        not leaked,
+        f"{label}: what the record carries",
+        "no prompt text, no e-mail, no API key",
+        "it carries " + ", ".join(leaked) if leaked else "none of them",
+        "copy only the fields the record needs, by name (an allowlist), never the whole row: "
+        "this row carried the prompt and the request headers",
+        diagnosed=bool(leaked),
+    )
+
+
+def _log_cases(
+    label: str, records: list[logging.LogRecord], row: Mapping[str, Any], trace: str
+) -> Iterator[Case]:
+    ok_row = row["status"] == "ok"
+    want_level = "INFO" if ok_row else "WARNING"
+    if len(records) != 1:
+        yield Case(
+            False,
+            label,
+            f"one {want_level} record",
+            f"{len(records)} records",
+            "put every field in ONE record (one line per attempt): logger.log(level, 'llm_call', "
+            "extra={'ledger': fields})"
+            if records
+            else "log through the logger you were given, at INFO or above (it drops DEBUG)",
+            diagnosed=True,
+        )
+        return
+    (record,) = records
+    yield Case(
+        record.levelname == want_level,
+        f"{label}: the record's level",
+        want_level,
+        record.levelname,
+        "INFO for a successful attempt, WARNING for a failed one (failures stand out)",
+    )
+    fields = getattr(record, "ledger", None)
+    if not isinstance(fields, Mapping):
+        flat = "model" in vars(record) or "cached_tokens" in vars(record)
+        yield Case(
+            False,
+            f"{label}: record.ledger",
+            "a mapping of the fields",
+            f"record.ledger is {fields!r}",
+            "put the fields under extra={'ledger': {...}}: lab 09's JsonFormatter reads "
+            "record.ledger"
+            if flat
+            else "structured means fields a program can read, not text in the message: pass "
+            "extra={'ledger': {...}}",
+            diagnosed=True,
+        )
+        return
+    for key, value in _wanted(row, trace).items():
+        got = fields.get(key)
+        same = got == value and type(got) is type(value)
+        hint, named = _field_hint(key, got, row)
+        yield Case(same, f"{label}: record.ledger[{key!r}]", repr(value), repr(got), hint, named)
+    yield _secret_case(label, record)
+
+
+@exercise(
+    "09.log_attempt",
+    "log_attempt(logger: logging.Logger, row: Mapping[str, Any], *, trace_id: str) -> None",
+    "log ONE record per attempt (INFO if ok, WARNING if failed) with extra={'ledger': fields}: "
+    "trace_id (the argument), model, prompt_tokens, completion_tokens, cached_tokens (= cache "
+    "reads), cost_usd, status, error; copy named fields only, never prompt text or secrets",
+    ref.log_attempt,
+)
+def _check_log_attempt(candidate: Any) -> Iterator[Case]:
+    for label, row, trace in _LOG_CASES:
+        call_label = f"log_attempt(logger, row, trace_id={trace!r}) for {label}"
+        records = _captured(candidate, call_label, row, trace)
+        if isinstance(records, Raised):
+            mutated = isinstance(records.exc, TypeError) and "does not support item" in str(
+                records.exc
+            )
+            yield Case(
+                False,
+                call_label,
+                "one record logged",
+                str(records),
+                "the row is read-only (a Mapping): build a new dict of fields, do not write "
+                "into the row"
+                if mutated
+                else "read the row's fields with row[...] / row.get(...) and log them",
+                diagnosed=mutated,
+            )
+            continue
+        yield from _log_cases(call_label, records, row, trace)

@@ -10,16 +10,27 @@ knows its request id, the usage the provider reported and the text that arrived.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import openai
 from pydantic import BaseModel
 
-from llmlab import tokens
-from llmlab.pricing import cost
+from llmlab.reference.caching import cache_breakpoint
+from llmlab.reference.cost import prompt_estimate
+from llmlab.reference.streaming import Accumulated, read_anthropic_event
 from llmlab.reference.tools import ToolCall, ToolResult, ToolSpec, anthropic_tools, openai_tools
-from llmlab.sim import MODELS
+
+__all__ = [
+    "RESPOND",
+    "Accumulated",
+    "Message",
+    "anthropic_kwargs",
+    "openai_kwargs",
+    "prompt_estimate",
+    "read_anthropic_event",
+    "read_openai_chunk",
+]
 
 RESPOND = "respond"  # the forced tool that carries structured output on both providers
 
@@ -105,10 +116,7 @@ def anthropic_kwargs(
         "messages": _anthropic_messages(messages),
     }
     if system:
-        block: dict[str, Any] = {"type": "text", "text": system}
-        if cache_system and tokens.count(system, model) >= MODELS[model].cache_min_tokens:
-            block["cache_control"] = {"type": "ephemeral"}
-        kwargs["system"] = [block]
+        kwargs["system"] = [{"type": "text", "text": system}]
     if stop:
         kwargs["stop_sequences"] = list(stop)
     if tools:
@@ -122,6 +130,8 @@ def anthropic_kwargs(
             }
         ]
         kwargs["tool_choice"] = {"type": "tool", "name": RESPOND}
+    if system and cache_system:  # lab 04's breakpoint: closes tools -> system, if long enough
+        kwargs = cache_breakpoint(kwargs, model)
     return kwargs
 
 
@@ -163,85 +173,7 @@ def openai_kwargs(
     return kwargs
 
 
-# -- stream accumulators ------------------------------------------------------------------------
-@dataclass
-class Accumulated:
-    """What one streamed attempt delivered, complete or not."""
-
-    provider: str
-    model: str
-    request_id: str | None = None
-    text: list[str] = field(default_factory=list)
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # id, name, json parts
-    stop_reason: str = ""
-    # usage as the provider reported it; None until reported
-    input_tokens: int | None = None  # uncached input
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
-    output_tokens: int | None = None
-    complete: bool = False
-
-    def calls(self) -> list[ToolCall]:
-        out = []
-        for c in self.tool_calls:
-            raw = "".join(c["json"]) or "{}"
-            try:
-                arguments = json.loads(raw)
-            except json.JSONDecodeError:
-                arguments = {"_unparsable": raw}
-            out.append(ToolCall(c["id"], c["name"], arguments))
-        return out
-
-    def priced(self, prompt_estimate: int) -> tuple[int, int, int, int, float]:
-        """(uncached input, output, cache writes, cache reads, USD) for this attempt.
-
-        Reported usage is used where the stream got that far; a stream that died early is
-        billed for its input and the output generated so far, which the client estimates
-        from what arrived (the provider never says), and OpenAI reports input only at the end.
-        """
-        uncached = self.input_tokens if self.input_tokens is not None else prompt_estimate
-        output = self.output_tokens
-        if output is None:
-            arrived = "".join(self.text) + "".join("".join(c["json"]) for c in self.tool_calls)
-            output = tokens.count(arrived, self.model) if arrived else 0
-        usd = cost(
-            self.model,
-            input_tokens=uncached,
-            output_tokens=output,
-            cache_write_tokens=self.cache_write_tokens,
-            cache_read_tokens=self.cache_read_tokens,
-            provider=self.provider,
-        ).total_usd
-        return uncached, output, self.cache_write_tokens, self.cache_read_tokens, float(usd)
-
-
-def read_anthropic_event(acc: Accumulated, event: Any) -> str:
-    """Fold one raw Messages stream event into ``acc``; return any text it carried."""
-    kind = event.type
-    if kind == "message_start":
-        acc.request_id = event.message.id
-        u = event.message.usage
-        acc.input_tokens = u.input_tokens
-        acc.cache_write_tokens = u.cache_creation_input_tokens or 0
-        acc.cache_read_tokens = u.cache_read_input_tokens or 0
-    elif kind == "content_block_start" and event.content_block.type == "tool_use":
-        block = event.content_block
-        acc.tool_calls.append({"id": block.id, "name": block.name, "json": []})
-    elif kind == "content_block_delta":
-        delta = event.delta
-        if delta.type == "text_delta":
-            acc.text.append(delta.text)
-            return str(delta.text)
-        if delta.type == "input_json_delta" and acc.tool_calls:
-            acc.tool_calls[-1]["json"].append(delta.partial_json)
-    elif kind == "message_delta":
-        acc.stop_reason = event.delta.stop_reason or ""
-        acc.output_tokens = event.usage.output_tokens
-    elif kind == "message_stop":
-        acc.complete = True
-    return ""
-
-
+# -- stream accumulators (Anthropic's is lab 03's read_event, in streaming.py) -----------------
 def read_openai_chunk(acc: Accumulated, chunk: Any) -> str:
     """Fold one chat completion chunk into ``acc``; return any text it carried."""
     acc.request_id = chunk.id
@@ -275,14 +207,3 @@ def read_openai_chunk(acc: Accumulated, chunk: Any) -> str:
         acc.text.append(delta.content)
         return str(delta.content)
     return ""
-
-
-def prompt_estimate(provider: str, model: str, kwargs: dict[str, Any]) -> int:
-    """Input tokens of a built request, counted locally before it is sent."""
-    if provider == "anthropic":
-        return tokens.anthropic_tokens(
-            kwargs["messages"], system=kwargs.get("system"), tools=kwargs.get("tools")
-        )
-    return tokens.chat_tokens(kwargs["messages"], model) + tokens.chat_tools_tokens(
-        kwargs.get("tools"), model
-    )

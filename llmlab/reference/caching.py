@@ -1,4 +1,5 @@
-"""Prompt-caching references (lab 04): what a cache saves per day, versus paying full price.
+"""Prompt-caching references (lab 04): where the cache breakpoint goes, and what a cache saves
+per day versus paying full price.
 
 Anthropic's multipliers on the base input price: a 5-minute cache write costs 1.25x, a read
 0.10x. Output is never cached, so it stays in both the baseline and the cached cost.
@@ -6,7 +7,21 @@ Anthropic's multipliers on the base input price: a 5-minute cache write costs 1.
 
 from __future__ import annotations
 
-__all__ = ["WRITE_MULTIPLIER", "READ_MULTIPLIER", "cache_savings", "daily_cost"]
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from llmlab import tokens
+from llmlab.sim import MODELS
+
+__all__ = [
+    "WRITE_MULTIPLIER",
+    "READ_MULTIPLIER",
+    "cache_breakpoint",
+    "cache_savings",
+    "daily_cost",
+    "prefix_tokens",
+]
 
 WRITE_MULTIPLIER = 1.25
 READ_MULTIPLIER = 0.10
@@ -58,3 +73,25 @@ def cache_savings(
     baseline = daily_cost(*args, None, price_in, price_out)
     cached = daily_cost(*args, writes_per_day, price_in, price_out)
     return 0.0 if baseline == 0 else (baseline - cached) / baseline
+
+
+def prefix_tokens(params: Mapping[str, Any]) -> int:
+    """Tokens of the stable prefix of Anthropic ``params``: the tools, then the system prompt."""
+    return tokens.anthropic_tokens([], system=params.get("system"), tools=params.get("tools"))
+
+
+def cache_breakpoint(params: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """A copy of Anthropic ``params`` with a cache breakpoint closing the stable prefix.
+
+    The prefix is tools -> system (the messages after it change every call); the breakpoint is
+    ``cache_control: {"type": "ephemeral"}`` on the LAST system block (a string system becomes
+    one text block), set only when the prefix reaches the model's minimum: below it nothing
+    would be cached. Without a system prompt the copy is unchanged; ``params`` never changes.
+    """
+    out = copy.deepcopy(dict(params))
+    if not out.get("system") or prefix_tokens(out) < MODELS[model].cache_min_tokens:
+        return out
+    if isinstance(out["system"], str):
+        out["system"] = [{"type": "text", "text": out["system"]}]
+    out["system"][-1]["cache_control"] = {"type": "ephemeral"}
+    return out

@@ -1,5 +1,5 @@
 """Token accounting in dollars: the per-call cost rule, a running cost meter, each message's
-share of a prompt, and a context-window check made before sending (lab 02).
+share of a prompt, a context-window check and the pre-call estimate of an SDK call (lab 02).
 
 Prices are USD per million tokens. ``input_tokens`` means UNCACHED input (Anthropic's usage
 convention); cache writes and reads are billed beside it at multiples of the input price.
@@ -12,6 +12,7 @@ from typing import Any
 
 from llmlab import tokens
 from llmlab._exceptions import LlmlabError
+from llmlab.reference.ledger import estimate_usd
 
 PER_MILLION = 1_000_000
 
@@ -130,3 +131,34 @@ def ensure_fits(
             f"> the {context_window}-token context window of {model}"
         )
     return prompt
+
+
+def prompt_estimate(provider: str, model: str, params: Mapping[str, Any]) -> int:
+    """Input tokens of the SDK call ``params`` (``messages.create`` / ``chat.completions.create``
+    keyword arguments), counted locally before it is sent: the provider reports the same number.
+
+    Anthropic counts ``system`` and ``tools`` beside the messages; OpenAI's system prompt is a
+    message, so its chat-format framing applies, and tool definitions are added.
+    """
+    if provider == "anthropic":
+        return tokens.anthropic_tokens(
+            params["messages"], system=params.get("system"), tools=params.get("tools")
+        )
+    if provider == "openai":
+        return tokens.chat_tokens(params["messages"], model) + tokens.chat_tools_tokens(
+            params.get("tools"), model
+        )
+    raise ValueError(f"provider must be 'anthropic' or 'openai', got {provider!r}")
+
+
+def estimate_call(provider: str, model: str, params: Mapping[str, Any]) -> tuple[int, float]:
+    """(input tokens, worst-case USD) of the SDK call ``params``, before it is sent.
+
+    The worst case prices the whole input uncached and all of ``max_tokens`` (OpenAI:
+    ``max_completion_tokens``) at the output price: what a budget must reserve for the call.
+    """
+    limit = params.get("max_tokens", params.get("max_completion_tokens"))
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise ValueError("params need max_tokens (or OpenAI's max_completion_tokens) as an int")
+    n = prompt_estimate(provider, model, params)
+    return n, estimate_usd(model, input_tokens=n, max_tokens=limit, provider=provider)

@@ -32,7 +32,9 @@ __all__ = [
     "check_budget",
     "error_row",
     "estimate_usd",
+    "LOG_FIELDS",
     "ledger_row",
+    "log_attempt",
     "open_ledger",
     "stream_anthropic",
     "stream_openai",
@@ -225,6 +227,39 @@ def check_budget(
             f"tenant {tenant!r}: spent ${spent:.6f} + estimate ${estimate_usd:.6f} "
             f"> budget ${limit_usd:.6f}"
         )
+
+
+LOG_FIELDS = (
+    "trace_id",
+    "request_id",
+    "provider",
+    "model",
+    "feature",
+    "tenant",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+    "latency_ms",
+    "status",
+    "error",
+)
+"""The keys of one attempt's log record (``record.ledger``): an allowlist, never the row itself."""
+
+
+def log_attempt(logger: logging.Logger, row: Mapping[str, Any], *, trace_id: str) -> None:
+    """Log one attempt as ONE structured record: INFO if it succeeded, WARNING if it failed.
+
+    The fields go under ``extra={"ledger": ...}`` (what :class:`JsonFormatter` reads), copied
+    from ``row`` by name, so a row carrying more (a prompt, headers) cannot leak them.
+    ``cached_tokens`` is the cache reads; the ``trace_id`` argument wins over any in the row.
+    """
+    fields: dict[str, Any] = {k: row.get(k) for k in LOG_FIELDS}
+    fields["trace_id"] = trace_id
+    fields["cached_tokens"] = row.get("cache_read_tokens", 0)
+    level = logging.INFO if row.get("status") == "ok" else logging.WARNING
+    logger.log(level, "llm_call", extra={"ledger": fields})
 
 
 class JsonFormatter(logging.Formatter):

@@ -98,6 +98,27 @@ def retry_after_seconds(exc: BaseException) -> float | None:
     return None
 
 
+def next_wait(
+    exc: BaseException,
+    attempt: int,
+    *,
+    base: float,
+    cap: float,
+    max_retry_after: float,
+    rand: Callable[[], float],
+) -> float | None:
+    """Seconds to wait after retryable failure ``exc`` of attempt ``attempt`` (from 0).
+
+    The server's wait (``retry-after-ms``, else ``retry-after``) when it sent one and it is at most
+    ``max_retry_after``; ``None`` when it asks for longer (give up here: fail over now); without
+    one, full-jitter :func:`backoff_delay`.
+    """
+    wait = retry_after_seconds(exc)
+    if wait is None:
+        return backoff_delay(attempt, base, cap, rand)
+    return wait if wait <= max_retry_after else None
+
+
 def retry_call(
     fn: Callable[[], T],
     *,
@@ -119,10 +140,12 @@ def retry_call(
         except Exception as exc:
             if not is_retryable(exc) or attempt == max_attempts - 1:
                 raise
-            wait = retry_after_seconds(exc)
-            if wait is not None and wait > MAX_RETRY_AFTER:
+            wait = next_wait(
+                exc, attempt, base=base, cap=cap, max_retry_after=MAX_RETRY_AFTER, rand=rand
+            )
+            if wait is None:  # the server asked for longer than we are willing to wait
                 raise
-            sleep(wait if wait is not None else backoff_delay(attempt, base, cap, rand))
+            sleep(wait)
     raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
 
 

@@ -77,6 +77,21 @@ class TriagedIncident(Incident):
         return self
 
 
+def validate_or_feedback(
+    schema: type[BaseModel], arguments: dict[str, Any], context: dict[str, Any] | None = None
+) -> tuple[BaseModel | None, str | None]:
+    """``(instance, None)`` if ``arguments`` validate as ``schema``, else ``(None, feedback)``.
+
+    ``context`` reaches the schema's validators (a policy rule that needs the report). The
+    feedback names every failing field and rule (Pydantic's own message, as instructor sends
+    it): the text of the ``is_error`` tool result that asks the model to fix its answer.
+    """
+    try:
+        return schema.model_validate(arguments, context=dict(context or {})), None
+    except ValidationError as exc:
+        return None, f"Validation Error found:\n{exc}\nFix the errors and call again."
+
+
 def incident_tool(model: type[BaseModel] = Incident) -> dict[str, Any]:
     """The Anthropic tool whose ``input_schema`` is ``model``'s JSON schema (one source)."""
     return {

@@ -114,3 +114,41 @@ def test_context_check_refuses_before_sending() -> None:
     assert ensure_fits(CONVERSATION, "gpt-4o", 1000, window) == tokens.chat_tokens(
         CONVERSATION, "gpt-4o"
     )
+
+
+QUESTION = [{"role": "user", "content": "Checkout returns 500s for 4% of requests since 09:12."}]
+
+
+@pytest.mark.parametrize("seed", [2, 5, 11])
+def test_estimate_call_is_exact_and_the_bill_stays_within_the_reservation(seed: int) -> None:
+    """Lab 02's closing step: estimate == reported input; billed / reserved at most 1."""
+    from llmlab.reference.cost import estimate_call
+
+    calls = [
+        (
+            "anthropic",
+            "claude-sonnet-4-6",
+            {"max_tokens": 300, "system": SYSTEM, "messages": QUESTION},
+        ),
+        (
+            "openai",
+            "gpt-4.1-mini",
+            {
+                "max_completion_tokens": 300,
+                "messages": [{"role": "system", "content": SYSTEM}, *QUESTION],
+            },
+        ),
+    ]
+    with mock(seed=seed, time_scale=0.01) as sim:
+        for provider, model, params in calls:
+            n, reserved = estimate_call(provider, model, params)
+            if provider == "anthropic":
+                msg = anthropic.Anthropic(api_key="test").messages.create(model=model, **params)
+                reported, request_id = msg.usage.input_tokens, msg.id
+            else:
+                resp = openai.OpenAI(api_key="test").chat.completions.create(model=model, **params)
+                assert resp.usage is not None
+                reported, request_id = resp.usage.prompt_tokens, resp.id
+            billed = sim.billing.by_request()[request_id].cost_usd
+            assert n == reported
+            assert 0 < billed / reserved <= 1

@@ -233,3 +233,38 @@ def test_top_level_cache_control_caches_a_growing_conversation_and_diagnostics_n
     previous_prompt = same.usage.cache_read_input_tokens + same.usage.input_tokens
     assert reason["cache_missed_input_tokens"] == previous_prompt
     assert edited.usage.cache_read_input_tokens == 0
+
+
+def test_cache_breakpoint_writes_then_reads_and_the_read_reaches_first_text_sooner() -> None:
+    """Lab 04's closing step: through cache_breakpoint, each long prefix is written once, read by
+    the next question, and the median TTFT ratio read / written is below 0.75."""
+    from llmlab.reference.caching import cache_breakpoint
+
+    long = "\n\n".join(
+        (llmlab.data_dir() / f).read_text()
+        for f in ["style_guide.md", "postmortem_long.md", "triage_policy.md"]
+    )
+
+    def first_text(client: anthropic.Anthropic, params: dict[str, Any]) -> tuple[Any, float]:
+        start = time.perf_counter()
+        with client.messages.stream(model=MODEL, **params) as stream:
+            next(iter(stream.text_stream))
+            seconds = time.perf_counter() - start
+            return stream.get_final_message().usage, seconds
+
+    written, read = [], []
+    with llmlab.sim.mock(seed=4, time_scale=0.05):
+        client = anthropic.Anthropic(api_key="test")
+        for i in range(5):
+            base = {"max_tokens": 5, "system": f"Deployment {i}.\n\n{long}"}
+            for question, into in (("Draft a status update.", written), ("Summarise.", read)):
+                msgs = [{"role": "user", "content": question}]
+                into.append(first_text(client, cache_breakpoint(base | {"messages": msgs}, MODEL)))
+    assert all(
+        u.cache_creation_input_tokens > 4000 and not u.cache_read_input_tokens for u, _ in written
+    )
+    assert all(
+        u.cache_read_input_tokens > 4000 and not u.cache_creation_input_tokens for u, _ in read
+    )
+    ratio = statistics.median(t for _, t in read) / statistics.median(t for _, t in written)
+    assert ratio < 0.75

@@ -364,3 +364,88 @@ def test_shares_sum_to_prompt_minus_priming() -> None:
     messages = [{"role": "user", "content": "hello there"}, {"role": "assistant", "content": "hi"}]
     total = tokens.chat_tokens(messages, "gpt-4.1-mini")
     assert sum(ref.message_shares(messages)) == pytest.approx((total - 3) / total)
+
+
+# -- 02.estimate_call -------------------------------------------------------------------------
+def _max_tokens(params: dict[str, Any]) -> int:
+    return int(params.get("max_tokens", params.get("max_completion_tokens", 0)))
+
+
+def _worst_usd(provider: str, model: str, n: int, params: dict[str, Any]) -> float:
+    from llmlab.pricing import cost
+
+    return float(
+        cost(model, input_tokens=n, output_tokens=_max_tokens(params), provider=provider).total_usd
+    )
+
+
+def estimate_without_system(provider: str, model: str, params: dict[str, Any]) -> tuple[int, float]:
+    from llmlab import tokens
+
+    if provider == "anthropic":
+        n = tokens.anthropic_tokens(params["messages"], tools=params.get("tools"))
+    else:
+        n = tokens.chat_tokens(params["messages"], model) + tokens.chat_tools_tokens(
+            params.get("tools"), model
+        )
+    return n, _worst_usd(provider, model, n, params)
+
+
+def estimate_text_only(provider: str, model: str, params: dict[str, Any]) -> tuple[int, float]:
+    from llmlab import tokens
+
+    if provider == "anthropic":
+        return ref.estimate_call(provider, model, params)
+    n = sum(tokens.count(str(m.get("content", "")), model) for m in params["messages"])
+    return n, _worst_usd(provider, model, n, params)
+
+
+def estimate_no_output(provider: str, model: str, params: dict[str, Any]) -> tuple[int, float]:
+    from llmlab.pricing import cost
+
+    n, _ = ref.estimate_call(provider, model, params)
+    return n, float(cost(model, input_tokens=n, output_tokens=0, provider=provider).total_usd)
+
+
+def estimate_only_max_tokens(
+    provider: str, model: str, params: dict[str, Any]
+) -> tuple[int, float]:
+    n = ref.prompt_estimate(provider, model, params)
+    from llmlab.pricing import cost
+
+    limit = params["max_tokens"]
+    return n, float(cost(model, input_tokens=n, output_tokens=limit, provider=provider).total_usd)
+
+
+def estimate_decimal(provider: str, model: str, params: dict[str, Any]) -> tuple[int, Any]:
+    from llmlab.pricing import cost
+
+    n = ref.prompt_estimate(provider, model, params)
+    return n, cost(
+        model, input_tokens=n, output_tokens=_max_tokens(params), provider=provider
+    ).total_usd
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (estimate_without_system, "the system prompt is input too"),
+        (estimate_text_only, "each message adds 3 framing tokens"),
+        (estimate_no_output, "all of max_tokens at the OUTPUT price"),
+        (estimate_only_max_tokens, "max_completion_tokens instead of max_tokens"),
+        (estimate_decimal, "return a float"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_estimate_call_names_the_mistake(wrong: Any, words: str) -> None:
+    result = run("02.estimate_call", wrong)
+    assert not result.passed and words in first_hint(result), result.report()
+
+
+def test_estimate_call_reference_passes_stub_not_attempted() -> None:
+    assert run("02.estimate_call", ref.estimate_call).passed
+
+    def stub(provider: str, model: str, params: dict[str, Any]) -> tuple[int, float]:
+        raise NotImplementedError
+
+    assert not run("02.estimate_call", stub).attempted

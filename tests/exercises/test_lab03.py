@@ -237,3 +237,76 @@ def test_text_stream_variant_passes() -> None:
 
     result = run("03.measure_ttft", via_text_stream)
     assert result.passed, result.report()
+
+
+# -- 03.read_event ----------------------------------------------------------------------------
+def _make_read_event(
+    *,
+    output_at_start: bool = False,
+    add_output: bool = False,
+    complete_at_delta: bool = False,
+    json_as_text: bool = False,
+    none_for_others: bool = False,
+    swap_cache: bool = False,
+) -> Any:
+    def read_event(acc: ref.Accumulated, event: Any) -> Any:
+        if event.type == "message_start":
+            u = event.message.usage
+            acc.request_id, acc.input_tokens = event.message.id, u.input_tokens
+            write, read = u.cache_creation_input_tokens or 0, u.cache_read_input_tokens or 0
+            acc.cache_write_tokens, acc.cache_read_tokens = (
+                (read, write) if swap_cache else (write, read)
+            )
+            if output_at_start or add_output:
+                acc.output_tokens = u.output_tokens
+        elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+            block = event.content_block
+            acc.tool_calls.append({"id": block.id, "name": block.name, "json": []})
+        elif event.type == "content_block_delta":
+            if event.delta.type == "text_delta":
+                acc.text.append(event.delta.text)
+                return event.delta.text
+            if json_as_text:
+                acc.text.append(event.delta.partial_json)
+                return event.delta.partial_json
+            acc.tool_calls[-1]["json"].append(event.delta.partial_json)
+        elif event.type == "message_delta":
+            acc.stop_reason = event.delta.stop_reason or ""
+            if add_output:
+                acc.output_tokens = (acc.output_tokens or 0) + event.usage.output_tokens
+            elif not output_at_start:
+                acc.output_tokens = event.usage.output_tokens
+            if complete_at_delta:
+                acc.complete = True
+        elif event.type == "message_stop":
+            acc.complete = True
+        return None if none_for_others else ""
+
+    return read_event
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (_make_read_event(output_at_start=True), "message_start's output_tokens is a placeholder"),
+        (_make_read_event(add_output=True), "CUMULATIVE"),
+        (_make_read_event(complete_at_delta=True), "only message_stop means"),
+        (_make_read_event(json_as_text=True), "input_json_delta carries the tool's arguments"),
+        (_make_read_event(none_for_others=True), "a str, not None"),
+        (_make_read_event(swap_cache=True), "are WRITES"),
+    ],
+    ids=["output-at-start", "adds-output", "complete-at-delta", "json-as-text", "none", "swap"],
+)
+def test_read_event_names_the_mistake(wrong: Any, words: str) -> None:
+    result = run("03.read_event", wrong)
+    assert not result.passed and words in first_hint(result), result.report()
+
+
+def test_read_event_reference_and_faithful_variant_pass_stub_not_attempted() -> None:
+    assert run("03.read_event", ref.read_anthropic_event).passed
+    assert run("03.read_event", _make_read_event()).passed
+
+    def stub(acc: Any, event: Any) -> str:
+        raise NotImplementedError
+
+    assert not run("03.read_event", stub).attempted

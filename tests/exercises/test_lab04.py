@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from llmlab.check import run
+from llmlab.reference import caching as ref_caching
 from llmlab.reference.caching import cache_savings
 
 from ._helpers import first_hint
@@ -133,3 +136,62 @@ def test_first_hint_names_the_mistake(wrong: Any, words: str) -> None:
 def test_cache_savings_rejects(wrong: Any) -> None:
     result = run("04.cache_savings", wrong)
     assert result.attempted and not result.passed
+
+
+# -- 04.cache_breakpoint ----------------------------------------------------------------------
+def _make_breakpoint(
+    *,
+    mutate: bool = False,
+    always: bool = False,
+    fixed_minimum: bool = False,
+    system_only: bool = False,
+    on_question: bool = False,
+    first_block: bool = False,
+) -> Callable[[dict[str, Any], str], dict[str, Any]]:
+    def cache_breakpoint(params: dict[str, Any], model: str) -> dict[str, Any]:
+        from llmlab.sim import MODELS
+
+        out = params if mutate else copy.deepcopy(params)
+        counted = {"system": out.get("system")} if system_only else out
+        minimum = 1024 if fixed_minimum else MODELS[model].cache_min_tokens
+        if not always and ref_caching.prefix_tokens(counted) < minimum:
+            return out
+        if isinstance(out.get("system"), str):
+            out["system"] = [{"type": "text", "text": out["system"]}]
+        if on_question:
+            message = out["messages"][-1]
+            message["content"] = [{"type": "text", "text": message["content"]}]
+            target = message["content"]
+        else:
+            target = out["system"][:1] if first_block else out["system"]
+        target[-1]["cache_control"] = {"type": "ephemeral"}
+        return out
+
+    return cache_breakpoint
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (_make_breakpoint(mutate=True), "copy first"),
+        (_make_breakpoint(always=True), "below the model's minimum"),
+        (_make_breakpoint(fixed_minimum=True), "the minimum depends on the model"),
+        (_make_breakpoint(system_only=True), "count the tools' tokens too"),
+        (_make_breakpoint(on_question=True), "not on the question"),
+        (_make_breakpoint(first_block=True), "the LAST system block"),
+    ],
+    ids=["mutates", "always", "fixed-1024", "system-only", "on-question", "first-block"],
+)
+def test_cache_breakpoint_names_the_mistake(wrong: Any, words: str) -> None:
+    result = run("04.cache_breakpoint", wrong)
+    assert not result.passed and words in first_hint(result), result.report()
+
+
+def test_cache_breakpoint_reference_and_faithful_variant_pass() -> None:
+    assert run("04.cache_breakpoint", ref_caching.cache_breakpoint).passed
+    assert run("04.cache_breakpoint", _make_breakpoint()).passed
+
+    def stub(params: dict[str, Any], model: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    assert not run("04.cache_breakpoint", stub).attempted

@@ -148,3 +148,65 @@ def test_stub_is_not_attempted() -> None:
 
     result = run("05.validate_and_retry", stub)
     assert not result.attempted and not result.passed
+
+
+# -- 05.validate_or_feedback ------------------------------------------------------------------
+def vof_uncaught(schema: Any, arguments: dict[str, Any], context: Any = None) -> Any:
+    return schema.model_validate(arguments, context=context), None
+
+
+def vof_no_context(schema: Any, arguments: dict[str, Any], context: Any = None) -> Any:
+    try:
+        return schema.model_validate(arguments), None
+    except ValidationError as exc:
+        return None, str(exc)
+
+
+def vof_first_error_only(schema: Any, arguments: dict[str, Any], context: Any = None) -> Any:
+    try:
+        return schema.model_validate(arguments, context=context), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return None, f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+
+
+def vof_raw_dict(schema: Any, arguments: dict[str, Any], context: Any = None) -> Any:
+    try:
+        schema.model_validate(arguments, context=context)
+    except ValidationError as exc:
+        return None, str(exc)
+    return arguments, None
+
+
+def vof_vague(schema: Any, arguments: dict[str, Any], context: Any = None) -> Any:
+    try:
+        return schema.model_validate(arguments, context=context), None
+    except ValidationError:
+        return None, "That answer was invalid. Please try again."
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (vof_uncaught, "catch ValidationError"),
+        (vof_no_context, "pass context= to model_validate"),
+        (vof_first_error_only, "name EVERY failing field"),
+        (vof_raw_dict, "not the raw dict"),
+        (vof_vague, "include the validation error text"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_validate_or_feedback_names_the_mistake(wrong: Any, words: str) -> None:
+    result = run("05.validate_or_feedback", wrong)
+    assert not result.passed and words in first_hint(result), result.report()
+
+
+def test_validate_or_feedback_reference_passes_stub_not_attempted() -> None:
+    from llmlab.reference.structured import validate_or_feedback
+
+    assert run("05.validate_or_feedback", validate_or_feedback).passed
+
+    def stub(schema: Any, arguments: dict[str, Any], context: Any = None) -> Any:
+        raise NotImplementedError
+
+    assert not run("05.validate_or_feedback", stub).attempted

@@ -180,3 +180,74 @@ def test_reference_passes_and_stub_not_attempted(exercise_id: str) -> None:
     assert run(exercise_id, get(exercise_id).reference).passed
     result = run(exercise_id, stub)
     assert not result.attempted and not result.passed
+
+
+# -- 07.next_wait -----------------------------------------------------------------------------
+def _make_next_wait(
+    *, ms: bool = True, cap_long: bool = False, strict_max: bool = False, server: bool = True
+) -> Callable[..., float | None]:
+    def next_wait(
+        exc: BaseException,
+        attempt: int,
+        *,
+        base: float,
+        cap: float,
+        max_retry_after: float,
+        rand: Callable[[], float],
+    ) -> float | None:
+        response = getattr(exc, "response", None)
+        headers = response.headers if response is not None else {}
+        wait = None
+        if server and ms and "retry-after-ms" in headers:
+            wait = float(headers["retry-after-ms"]) / 1000
+        elif server and "retry-after" in headers:
+            try:
+                wait = float(headers["retry-after"])
+            except ValueError:
+                wait = None
+        if wait is None:
+            return rand() * min(cap, base * 2**attempt)
+        if cap_long:
+            return min(wait, max_retry_after)
+        too_long = wait >= max_retry_after if strict_max else wait > max_retry_after
+        return None if too_long else wait
+
+    return next_wait
+
+
+def next_wait_crashes_on_timeout(
+    exc: BaseException,
+    attempt: int,
+    *,
+    base: float,
+    cap: float,
+    max_retry_after: float,
+    rand: Callable[[], float],
+) -> float | None:
+    if "retry-after" in exc.response.headers:  # type: ignore[attr-defined]  # a timeout: crash
+        pass
+    return ref.next_wait(
+        exc, attempt, base=base, cap=cap, max_retry_after=max_retry_after, rand=rand
+    )
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (_make_next_wait(cap_long=True), "not the capped wait"),
+        (_make_next_wait(strict_max=True), "max_retry_after itself is still acceptable"),
+        (_make_next_wait(ms=False), "read retry-after-ms FIRST"),
+        (_make_next_wait(server=False), "that wins over backoff"),
+        (next_wait_crashes_on_timeout, "has no response"),
+    ],
+    ids=["caps-long-wait", "gives-up-at-max", "ignores-ms", "ignores-server", "crashes-on-timeout"],
+)
+def test_next_wait_names_the_mistake(wrong: Callable[..., float | None], words: str) -> None:
+    result = run("07.next_wait", wrong)
+    assert not result.passed and words in first_hint(result), result.report()
+
+
+def test_next_wait_variant_factory_is_faithful() -> None:
+    assert run("07.next_wait", _make_next_wait()).passed
+    assert run("07.next_wait", ref.next_wait).passed
+    assert not run("07.next_wait", stub).attempted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import sqlite3
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from llmlab.reference import redact as ref_redact
 
 from ._helpers import first_hint
 
-IDS = ("09.ledger_row", "09.redact", "09.check_budget")
+IDS = ("09.ledger_row", "09.redact", "09.check_budget", "09.log_attempt")
 
 
 def test_references_pass() -> None:
@@ -438,3 +439,79 @@ def budget_reserves_by_inserting(
 def test_check_budget_rejects(wrong: Callable[..., Any]) -> None:
     result = run("09.check_budget", wrong)
     assert result.attempted and not result.passed, wrong.__name__
+
+
+# -- 09.log_attempt ---------------------------------------------------------------------------
+_NAMED = ("model", "prompt_tokens", "completion_tokens", "cost_usd", "status", "error")
+
+
+def _level(row: Any) -> int:
+    return logging.INFO if row["status"] == "ok" else logging.WARNING
+
+
+def log_whole_row(logger: logging.Logger, row: Any, *, trace_id: str) -> None:
+    fields = {**row, "trace_id": trace_id, "cached_tokens": row["cache_read_tokens"]}
+    logger.log(_level(row), "llm_call", extra={"ledger": fields})
+
+
+def log_cached_with_writes(logger: logging.Logger, row: Any, *, trace_id: str) -> None:
+    fields = {k: row.get(k) for k in _NAMED} | {"trace_id": trace_id}
+    fields["cached_tokens"] = row["cache_read_tokens"] + row["cache_write_tokens"]
+    logger.log(_level(row), "llm_call", extra={"ledger": fields})
+
+
+def log_stale_trace(logger: logging.Logger, row: Any, *, trace_id: str) -> None:
+    fields = {"trace_id": trace_id, "cached_tokens": row["cache_read_tokens"]}
+    fields |= {k: row[k] for k in (*_NAMED, "trace_id") if k in row}
+    logger.log(_level(row), "llm_call", extra={"ledger": fields})
+
+
+def log_flat_extra(logger: logging.Logger, row: Any, *, trace_id: str) -> None:
+    fields = {k: row.get(k) for k in _NAMED} | {"trace_id": trace_id}
+    logger.log(_level(row), "llm_call", extra=fields | {"cached_tokens": row["cache_read_tokens"]})
+
+
+def log_text_line(logger: logging.Logger, row: Any, *, trace_id: str) -> None:
+    logger.info(f"llm_call trace_id={trace_id} model={row['model']} cost={row['cost_usd']}")
+
+
+def log_writes_into_row(logger: logging.Logger, row: Any, *, trace_id: str) -> None:
+    row["trace_id"] = trace_id
+    logger.log(_level(row), "llm_call", extra={"ledger": row})
+
+
+def log_ok_at_debug(logger: logging.Logger, row: Any, *, trace_id: str) -> None:
+    fields = {k: row.get(k) for k in _NAMED} | {"trace_id": trace_id}
+    fields["cached_tokens"] = row["cache_read_tokens"]
+    logger.log(
+        logging.DEBUG if row["status"] == "ok" else logging.WARNING,
+        "llm_call",
+        extra={"ledger": fields},
+    )
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (log_whole_row, "never the whole row"),
+        (log_cached_with_writes, "cached_tokens are the cache READS"),
+        (log_stale_trace, "the trace_id argument names THIS attempt"),
+        (log_flat_extra, "extra={'ledger'"),
+        (log_text_line, "structured means fields"),
+        (log_writes_into_row, "the row is read-only"),
+        (log_ok_at_debug, "it drops DEBUG"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_log_attempt_names_the_mistake(wrong: Callable[..., None], words: str) -> None:
+    result = run("09.log_attempt", wrong)
+    assert not result.passed and words in first_hint(result), result.report()
+
+
+def test_log_attempt_reference_passes_and_stub_not_attempted() -> None:
+    assert run("09.log_attempt", ref.log_attempt).passed
+    assert not run("09.log_attempt", stub_log_attempt).attempted
+
+
+def stub_log_attempt(logger: logging.Logger, row: Any, *, trace_id: str) -> None:
+    raise NotImplementedError
