@@ -52,14 +52,17 @@ def sse_frame(data: Mapping[str, Any], event: str | None = None) -> str:
     return f"{head}data: {json.dumps(dict(data), ensure_ascii=False)}\n\n"
 
 
-async def sse_events(open_stream: OpenStream, *, heartbeat: float) -> AsyncIterator[str]:
+async def sse_events(
+    open_stream: OpenStream, *, heartbeat: float, queue_size: int = 1
+) -> AsyncIterator[str]:
     """SSE frames for one streamed answer: a ``data`` frame per piece, ``HEARTBEAT`` after each
     ``heartbeat`` seconds without one, then ``event: done`` (or ``event: error``).
 
     A pump task reads the provider into a queue of ONE: it waits while the reader is slow.
     Closing this generator (the browser left) cancels the pump, which closes the stream.
+    ``queue_size=0`` (unbounded) is there to measure what the queue of one prevents.
     """
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=1)
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=queue_size)
 
     async def pump() -> None:
         try:
