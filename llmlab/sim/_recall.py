@@ -44,7 +44,7 @@ _STATEMENT = re.compile(
     re.IGNORECASE,
 )
 _SUMMARY = re.compile(
-    r"\bsummar(?:ise|ize|y)\b.*\b(?:conversation|so far|chat|discussion|facts)\b",
+    r"\bsummar(?:ise|ize|y)\b.{0,80}?\b(?:conversation|so far|chat|discussion|facts)\b",
     re.IGNORECASE | re.DOTALL,
 )
 _NAMES = ("Alex Morgan", "Sam Lee", "Jordan Kim", "Taylor Reed")
