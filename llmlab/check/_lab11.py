@@ -8,9 +8,11 @@ so each case can say how many summarising calls were made and with what.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from llmlab.check._async import run_async
 from llmlab.check._diagnose import Mistake, unchanged, verdict
 from llmlab.check._registry import Case, exercise
 from llmlab.check._sandbox import Raised, call
@@ -178,7 +180,7 @@ class _Summariser:
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[Turn]]] = []
 
-    def __call__(self, previous: str, folded: Sequence[Turn]) -> str:
+    async def __call__(self, previous: str, folded: Sequence[Turn]) -> str:
         self.calls.append((previous, [dict(t) for t in folded]))
         heads = ",".join(t["content"].split(":")[0] for t in folded)
         return f"{previous}+[{heads}]" if previous else f"[{heads}]"
@@ -186,8 +188,17 @@ class _Summariser:
 
 def _run_summary(fn: Callable[..., Any], summary: str, turns: list[Turn], budget: int) -> Any:
     fake = _Summariser()
-    out = fn(_SYSTEM, summary, copy.deepcopy(turns), budget, _COUNT, fake)
-    return out, fake.calls
+
+    async def go() -> Any:
+        out = fn(_SYSTEM, summary, copy.deepcopy(turns), budget, _COUNT, fake)
+        if not inspect.isawaitable(out):
+            raise TypeError(
+                "rolling_summary must be `async def` and `await summarise(...)` (the summary is "
+                "an LLM call through your async client)"
+            )
+        return await out
+
+    return run_async(go), fake.calls
 
 
 def _describe(result: Any) -> str:
@@ -201,28 +212,33 @@ def _describe(result: Any) -> str:
 
 
 def _wrong_summaries(summary: str, turns: list[Turn], budget: int) -> list[Mistake]:
-    def drop_only(system: str, prev: str, ts: Any, b: int, count: Any, summarise: Any) -> Any:
-        _, kept = ref.rolling_summary(system, prev, ts, b, count, lambda p, f: p)
+    async def drop_only(system: str, prev: str, ts: Any, b: int, count: Any, summarise: Any) -> Any:
+        async def same(p: str, f: Any) -> str:
+            return p
+
+        _, kept = await ref.rolling_summary(system, prev, ts, b, count, same)
         return prev, kept
 
-    def fresh(system: str, prev: str, ts: Any, b: int, count: Any, summarise: Any) -> Any:
-        new, kept = ref.rolling_summary(system, prev, ts, b, count, lambda p, f: summarise("", f))
-        return new, kept
+    async def fresh(system: str, prev: str, ts: Any, b: int, count: Any, summarise: Any) -> Any:
+        async def forget(p: str, f: Any) -> str:
+            return str(await summarise("", f))
 
-    def per_pair(system: str, prev: str, ts: Any, b: int, count: Any, summarise: Any) -> Any:
+        return await ref.rolling_summary(system, prev, ts, b, count, forget)
+
+    async def per_pair(system: str, prev: str, ts: Any, b: int, count: Any, summarise: Any) -> Any:
         kept, s = list(ts), prev
         for _ in range(ref.fold_point(with_summary(system, prev), kept, b // 2, count) // 2):
-            s, kept = summarise(s, kept[:2]), kept[2:]
+            s, kept = await summarise(s, kept[:2]), kept[2:]
         return s, kept
 
-    def just_fit(system: str, prev: str, ts: Any, b: int, count: Any, summarise: Any) -> Any:
+    async def just_fit(system: str, prev: str, ts: Any, b: int, count: Any, summarise: Any) -> Any:
         kept = list(ts)
         cut = ref.fold_point(with_summary(system, prev), kept, b, count)
-        return (summarise(prev, kept[:cut]), kept[cut:]) if cut else (prev, kept)
+        return (await summarise(prev, kept[:cut]), kept[cut:]) if cut else (prev, kept)
 
-    def always(system: str, prev: str, ts: Any, b: int, count: Any, summarise: Any) -> Any:
+    async def always(system: str, prev: str, ts: Any, b: int, count: Any, summarise: Any) -> Any:
         kept = list(ts)
-        return summarise(prev, kept[:-1]), kept[-1:]
+        return await summarise(prev, kept[:-1]), kept[-1:]
 
     return [
         (
@@ -279,6 +295,9 @@ def _check_rolling(candidate: Any) -> Iterator[Case]:
             label, lambda s, b: _describe(_run_summary(candidate, s, turns, b)), summary, budget
         )
         want = _describe(_run_summary(ref.rolling_summary, summary, turns, budget))
+        if isinstance(got, Raised) and "must be `async def`" in str(got.exc):
+            yield Case(False, label, want, str(got), str(got.exc), diagnosed=True)
+            continue
         yield verdict(
             label,
             got,

@@ -11,7 +11,7 @@ per fold and folds far apart. ``last_k`` and the pinned facts (``remembered``,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from llmlab.reference.cost import ContextWindowError
 from llmlab.tokens import chat_tokens
@@ -35,8 +35,8 @@ __all__ = [
 Turn = dict[str, str]
 #: prompt tokens of (system prompt, turns), as the provider will bill them
 CountFn = Callable[[str, Sequence[Turn]], int]
-#: (previous summary, the turns to fold into it) -> the new summary (an LLM call)
-Summarise = Callable[[str, Sequence[Turn]], str]
+#: (previous summary, the turns to fold into it) -> the new summary (an async LLM call)
+Summarise = Callable[[str, Sequence[Turn]], Awaitable[str]]
 
 SUMMARY_HEADER = "\n\nSummary of the conversation so far:\n"
 PINNED_HEADER = "\n\nFacts the user asked you to remember:\n"
@@ -84,7 +84,7 @@ def with_summary(system: str, summary: str) -> str:
     return system + SUMMARY_HEADER + summary if summary else system
 
 
-def rolling_summary(
+async def rolling_summary(
     system: str,
     summary: str,
     turns: Sequence[Turn],
@@ -95,7 +95,7 @@ def rolling_summary(
     """(summary, turns) for this turn's prompt, ``with_summary(system, summary)`` + turns.
 
     While it fits ``budget``, nothing changes (no call). Over budget, the oldest whole turns are
-    folded into the summary with ONE ``summarise(previous_summary, folded)`` call, folding until
+    folded into the summary with ONE ``await summarise(previous_summary, folded)``, folding until
     the turns left use at most half the budget, so the next fold is several turns away.
     """
     _check_turns(turns)
@@ -105,7 +105,7 @@ def rolling_summary(
     cut = fold_point(with_summary(system, summary), kept, budget // 2, count)
     if cut == 0:
         return summary, kept
-    return summarise(summary, kept[:cut]), kept[cut:]
+    return await summarise(summary, kept[:cut]), kept[cut:]
 
 
 def fold_point(system: str, turns: Sequence[Turn], target: int, count: CountFn) -> int:

@@ -40,7 +40,10 @@ _QUESTION = re.compile(
 )
 _VALUE = r"(?P<value>[^\s,;!?][^,;!?\n]*?)(?=\s*(?:[,;!?\n]|\.(?:\s|$)|$|\s+and\s|\s+but\s))"
 _STATEMENT = re.compile(
-    r"\b(?P<owner>my|our|your|the)\s+" + _SLOT + r"\s*(?:\bis\b|\bwas\b|\bare\b|=|:)\s*" + _VALUE,
+    r"\b(?P<owner>my|our|your|the)\s+"
+    + _SLOT
+    + r"\s*(?:\bis\b|\bwas\b|\bare\b|=|:)[ \t]*"
+    + _VALUE,
     re.IGNORECASE,
 )
 _SUMMARY = re.compile(
@@ -96,7 +99,11 @@ def _answer(conv: Conversation, rng: np.random.Generator) -> Plan | None:
     if question is None or not conv.turns or conv.turns[-1].role != "user":
         return None
     owner, slot = question["owner"].lower(), question["slot"].strip().lower()
-    known = [f for f in facts_in(_context(conv)) if _same_slot(slot, f.slot)]
+    known = [
+        f
+        for f in facts_in(_context(conv))
+        if _same_slot(slot, f.slot) and (f.owner != "the" or _words(f.slot) == _words(slot))
+    ]  # "the X is" states a fact of the world: only the very same X answers "my X"
     your = "Your" if owner == "my" else "Our"
     if known:
         return Plan(text=f"{your} {known[-1].slot} is {known[-1].value}.")

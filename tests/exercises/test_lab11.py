@@ -9,7 +9,7 @@ import pytest
 
 from llmlab.check import run
 from llmlab.reference import context as ref
-from llmlab.reference.context import CountFn, Summarise, Turn, fold_point, with_summary
+from llmlab.reference.context import CountFn, Turn, fold_point, with_summary
 
 from ._helpers import first_hint
 
@@ -24,7 +24,7 @@ def test_stubs_are_not_attempted() -> None:
     def fit_to_budget(system: str, turns: Any, budget: int, count: Any) -> Any:
         raise NotImplementedError  # YOUR CODE HERE
 
-    def rolling_summary(
+    async def rolling_summary(
         system: str, summary: str, turns: Any, budget: int, count: Any, summarise: Any
     ) -> Any:
         raise NotImplementedError  # YOUR CODE HERE
@@ -94,48 +94,60 @@ def test_wrong_fits_fail_with_their_hint(name: str) -> None:
 
 
 # -- 11.rolling_summary -----------------------------------------------------------------------
-Args = tuple[str, str, Sequence[Turn], int, CountFn, Summarise]
-
-
-def summary_drop_only(*args: Any) -> Any:
+async def summary_drop_only(*args: Any) -> Any:
     system, previous, turns, budget, count, summarise = args
-    _, kept = ref.rolling_summary(system, previous, turns, budget, count, lambda p, f: p)
+
+    async def same(p: str, f: Any) -> str:
+        return p
+
+    _, kept = await ref.rolling_summary(system, previous, turns, budget, count, same)
     return previous, kept
 
 
-def summary_fresh(*args: Any) -> Any:
+async def summary_fresh(*args: Any) -> Any:
     system, previous, turns, budget, count, summarise = args
-    return ref.rolling_summary(
-        system, previous, turns, budget, count, lambda p, f: summarise("", f)
-    )
+
+    async def forget(p: str, f: Any) -> str:
+        return str(await summarise("", f))
+
+    return await ref.rolling_summary(system, previous, turns, budget, count, forget)
 
 
-def summary_per_exchange(*args: Any) -> Any:
+async def summary_per_exchange(*args: Any) -> Any:
     system, previous, turns, budget, count, summarise = args
     kept, summary = list(turns), previous
     while count(with_summary(system, previous), kept) > budget // 2 and len(kept) > 1:
-        summary, kept = summarise(summary, kept[:2]), kept[2:]
+        summary, kept = await summarise(summary, kept[:2]), kept[2:]
     return summary, kept
 
 
-def summary_just_fits(*args: Any) -> Any:
+async def summary_just_fits(*args: Any) -> Any:
     system, previous, turns, budget, count, summarise = args
     cut = fold_point(with_summary(system, previous), list(turns), budget, count)
-    return (summarise(previous, turns[:cut]), list(turns[cut:])) if cut else (previous, turns)
+    if not cut:
+        return previous, list(turns)
+    return await summarise(previous, turns[:cut]), list(turns[cut:])
 
 
-def summary_every_turn(*args: Any) -> Any:
+async def summary_every_turn(*args: Any) -> Any:
     system, previous, turns, budget, count, summarise = args
-    return summarise(previous, turns[:-1]), list(turns[-1:])
+    return await summarise(previous, turns[:-1]), list(turns[-1:])
 
 
-def summary_newest_folded(*args: Any) -> Any:
+async def summary_newest_folded(*args: Any) -> Any:
     system, previous, turns, budget, count, summarise = args
-    new, kept = ref.rolling_summary(*args)
-    if new == previous:
-        return new, kept
-    n = len(turns) - len(kept)
-    return summarise(previous, turns[-1 - n : -1]), list(turns[: len(kept) - 1]) + [turns[-1]]
+    cut = fold_point(with_summary(system, previous), list(turns), budget // 2, count)
+    if count(with_summary(system, previous), list(turns)) <= budget or not cut:
+        return previous, list(turns)
+    return await summarise(previous, turns[-1 - cut : -1]), [
+        *turns[: len(turns) - 1 - cut],
+        turns[-1],
+    ]
+
+
+def summary_not_async(*args: Any) -> Any:
+    system, previous, turns, budget, count, summarise = args
+    return previous, list(turns)
 
 
 WRONG_SUMMARIES: dict[str, tuple[Any, str]] = {
@@ -145,6 +157,7 @@ WRONG_SUMMARIES: dict[str, tuple[Any, str]] = {
     "folds only until it fits": (summary_just_fits, "budget // 2"),
     "summarises every turn": (summary_every_turn, "change nothing"),
     "newest folded": (summary_newest_folded, "under budget: (summary, turns) unchanged"),
+    "not async": (summary_not_async, "async def"),
 }
 
 
