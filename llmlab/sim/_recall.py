@@ -47,8 +47,9 @@ _STATEMENT = re.compile(
     re.IGNORECASE,
 )
 _SUMMARY = re.compile(
-    r"\bsummar(?:ise|ize|y)\b.{0,80}?\b(?:conversation|so far|chat|discussion|facts)\b",
-    re.IGNORECASE | re.DOTALL,
+    r"\bsummar(?:ise|ize)\s+(?:the|this|our)\s+(?:conversation|chat|discussion)\b"
+    r"|\bsummar(?:ise|ize|y)\b[^.\n]{0,40}\bso far\b",
+    re.IGNORECASE,
 )
 _NAMES = ("Alex Morgan", "Sam Lee", "Jordan Kim", "Taylor Reed")
 
