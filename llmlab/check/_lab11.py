@@ -270,7 +270,7 @@ def _wrong_summaries(summary: str, turns: list[Turn], budget: int) -> list[Mista
 
 @exercise(
     "11.rolling_summary",
-    "rolling_summary(system: str, summary: str, turns: list[dict], budget: int, count, "
+    "async def rolling_summary(system: str, summary: str, turns: list[dict], budget: int, count, "
     "summarise) -> tuple[str, list[dict]]",
     "over budget, fold the oldest whole turns into the summary with ONE summarise call, down "
     "to half the budget; under budget, change nothing",

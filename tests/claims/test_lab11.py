@@ -2,9 +2,9 @@
 
 The notebook's 50-turn script runs under each strategy: the local count equals the billed input on
 every turn; budgeted prompts stay within the budget while the full history grows past 3x it;
-OpenAI's prefix cache serves the append-only history and never the truncated one; and the
-fact-recall probe: full history and pinned facts recall every fact, drop-oldest and the last-3
-window forget, the rolling summary sits in between.
+OpenAI's prefix cache serves the append-only history (the budgeted prompts stay under its
+1024-token minimum); and the fact-recall probe: full history and pinned facts recall every fact,
+drop-oldest and the last-3 window forget, the rolling summary sits in between.
 """
 
 from __future__ import annotations
