@@ -1,5 +1,5 @@
-"""Lab 14 in a real browser: Chromium's own EventSource reads the app's stream, and the Part II
-notebook runs clean in JupyterLab (Run All).
+"""Part II in a real browser: Chromium's own EventSource reads lab 14's app, and solution 14 and the
+unsolved lab 11 run clean in JupyterLab (Run All), their sliders redrawing.
 
 The first test serves llmlab's reference app (the one the notebook builds) with uvicorn on
 loopback, its LLM client answered by a simulator in this process, and opens the app's page: the
@@ -24,14 +24,18 @@ from llmlab.reference.serving import LoopbackServer, make_app, sse_endpoint
 from llmlab.sim import Fault, FaultPlan, Simulator
 
 from .conftest import LabServer
-from .test_jupyterlab import expected_inline_plots, open_and_run, screenshot
+from .test_jupyterlab import (
+    assert_widget_responds,
+    drag_slider,
+    expected_inline_plots,
+    open_and_run,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_eventsource_reads_the_apps_stream(
-    page: Any, chromium_path: str, artifacts: Path
-) -> None:
+def test_eventsource_reads_the_apps_stream(page: Any, chromium_path: str, artifacts: Path) -> None:
     sim = Simulator(seed=14, time_scale=0.05)
     buffer = io.StringIO()
     log = logging.getLogger("tests.browser.serving")
@@ -75,6 +79,24 @@ def test_solution_14_runs_in_jupyterlab(page: Any, lab_server: LabServer, artifa
     run.assert_ran_without_errors()
     run.assert_plots(expected_inline_plots(path))
     assert run.snapshot["widgetViews"] > 0 and not run.snapshot["widgetProblems"], run.snapshot
-    screenshot(page, artifacts, "sol14-end", anchor=".jp-RenderedImage img")
+    assert_widget_responds(
+        page, "img.widget-image", lambda: drag_slider(page, ".widget-slider", 120), "replay slider"
+    )
+    screenshot(page, artifacts, "sol14-widget", anchor="img.widget-image")
+    run.assert_no_accidental_math()
+    print(f"[browser] {path}: open {run.seconds_to_open:.1f} s, run {run.seconds_to_run:.1f} s")
+
+
+def test_lab_11_runs_and_slider_redraws(page: Any, lab_server: LabServer, artifacts: Path) -> None:
+    """The unsolved Part II lab runs clean on the references; its turn slider redraws."""
+    path = "labs/11_context_windows.ipynb"
+    run = open_and_run(page, lab_server, path, "lab11", artifacts)
+    run.assert_clean_first_screen()
+    run.assert_ran_without_errors()
+    run.assert_plots(expected_inline_plots(path))
+    assert_widget_responds(
+        page, "img.widget-image", lambda: drag_slider(page, ".widget-slider", 120), "turn slider"
+    )
+    screenshot(page, artifacts, "lab11-widget", anchor="img.widget-image")
     run.assert_no_accidental_math()
     print(f"[browser] {path}: open {run.seconds_to_open:.1f} s, run {run.seconds_to_run:.1f} s")
