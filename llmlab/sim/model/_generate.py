@@ -11,6 +11,7 @@ import numpy as np
 
 from llmlab.sim.model._conversation import Conversation
 from llmlab.sim.model._lm import EOS, NGramModel
+from llmlab.sim.model._recall import recall
 from llmlab.sim.model._sampling import SamplingParams, distribution, draw
 from llmlab.sim.model._skills import Behaviour, plan
 
@@ -197,7 +198,7 @@ def generate(
     top_n: int = 0,
 ) -> Generation:
     """One reply: structured when a skill applies, otherwise sampled from the language model."""
-    decided = plan(conv, behaviour, rng, params.temperature)
+    decided = recall(conv, rng) or plan(conv, behaviour, rng, params.temperature)
     if decided is None:
         out, stop, seq, n = _free_text(model, conv, params, max_tokens, stops, rng, top_n)
         return Generation([out], stop, seq, n)
