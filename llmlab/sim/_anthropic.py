@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from llmlab import tokens as tk
+from llmlab.sim import _strength
 from llmlab.sim._anthropic_request import check_request_fields
 from llmlab.sim._anthropic_sse import sse_timeline
 from llmlab.sim._anthropic_structured import output_schema
@@ -489,18 +490,19 @@ def _messages(
     # drawn only when thinking is on: other requests keep their random stream as it was
     thought = think(lm, conv, thinking, rng) if thinking.budget else None
     thought_tokens = len(thought.tokens) if thought else 0
-    gen = generate(
-        lm,
-        conv,
-        params,
-        int(body["max_tokens"]) - thought_tokens,
-        list(body.get("stop_sequences") or []),
-        rng,
-        # structured outputs are constrained decoding: the schema always holds
-        sim.behaviour
-        if conv.response_schema is None
-        else Behaviour(prose_json_quirk_rate=sim.behaviour.prose_json_quirk_rate),
-    )
+    with _strength.serving(profile.id):
+        gen = generate(
+            lm,
+            conv,
+            params,
+            int(body["max_tokens"]) - thought_tokens,
+            list(body.get("stop_sequences") or []),
+            rng,
+            # structured outputs are constrained decoding: the schema always holds
+            sim.behaviour
+            if conv.response_schema is None
+            else Behaviour(prose_json_quirk_rate=sim.behaviour.prose_json_quirk_rate),
+        )
     output_tokens = gen.output_tokens + thought_tokens
     message_id = sim.new_id("msg_01", rng)
     usage = {

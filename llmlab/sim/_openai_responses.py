@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from llmlab import tokens as tk
+from llmlab.sim import _strength
 from llmlab.sim._catalog import ModelProfile, lookup
 from llmlab.sim._engine import Simulator
 from llmlab.sim._faults import decode_slowdown
@@ -285,7 +286,8 @@ def _create(
         if is_strict(parsed.chat)
         else sim.behaviour
     )
-    gen = generate(model_for(profile.encoding), conv, params, max_tokens, [], rng, behaviour)
+    with _strength.serving(profile.id):
+        gen = generate(model_for(profile.encoding), conv, params, max_tokens, [], rng, behaviour)
     complete = gen.stop != "max_tokens"
     response_id = _hex_id("resp_", rng)
     output = _output_items(gen, rng, sim, complete)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from llmlab.sim import _strength
 from llmlab.sim._conversation import Conversation, Part, Tool, Turn
 
 SEVERITIES = ["sev1", "sev2", "sev3", "sev4"]
@@ -141,7 +142,7 @@ def severity_votes(text: str) -> tuple[dict[str, float], str | None]:
 
 
 def pick_severity(text: str, temperature: float, rng: np.random.Generator) -> str:
-    votes, first_impression = severity_votes(text)
+    votes, first_impression = _strength.adjust(text, *severity_votes(text))  # strong models
     if temperature <= 0:
         return first_impression or "sev3"
     scores = _CONFIDENCE * np.array([votes[s] for s in SEVERITIES]) / max(temperature, 1e-6)
