@@ -83,9 +83,7 @@ _KEY_RULE = (
 )
 def _check_cache_key(candidate: Any) -> Iterator[Case]:
     def key(req: dict[str, Any]) -> Any:
-        before = copy.deepcopy(req)
-        got = call("cache_key(...)", candidate, **copy.deepcopy(req))
-        return got if req == before else Raised("cache_key changed its arguments")
+        return call("cache_key(...)", candidate, **copy.deepcopy(req))
 
     base = key(_BASE)
     hexdigest = isinstance(base, str) and len(base) == 64 and set(base) <= set("0123456789abcdef")

@@ -14,6 +14,14 @@ from llmlab.reference.response_cache import cache_key, pick_threshold, semantic_
 from ._helpers import first_hint
 
 
+def _assert_named(exercise: str, expected: dict[Any, str]) -> None:
+    """Each wrong version fails its check, and the first hint shown names its mistake."""
+    for wrong, words in expected.items():
+        result = run(exercise, wrong)
+        assert result.attempted and not result.passed, wrong.__name__
+        assert words in first_hint(result), (wrong.__name__, first_hint(result))
+
+
 def test_references_pass() -> None:
     assert run("12.cache_key", cache_key).passed
     assert run("12.semantic_lookup", semantic_lookup).passed
@@ -111,10 +119,7 @@ def test_cache_key_mistakes_are_named() -> None:
         key_messages_sorted: "messages in order",
         key_without_tools: "tools are not in the key",
     }
-    for wrong, words in expected.items():
-        result = run("12.cache_key", wrong)
-        assert result.attempted and not result.passed, wrong.__name__
-        assert words in first_hint(result), (wrong.__name__, first_hint(result))
+    _assert_named("12.cache_key", expected)
 
 
 # -- semantic_lookup ----------------------------------------------------------------------------
@@ -154,10 +159,7 @@ def test_semantic_lookup_mistakes_are_named() -> None:
         lookup_first: "MOST similar",
         lookup_returns_similarity: "cosine",
     }
-    for wrong, words in expected.items():
-        result = run("12.semantic_lookup", wrong)
-        assert result.attempted and not result.passed, wrong.__name__
-        assert words in first_hint(result), (wrong.__name__, first_hint(result))
+    _assert_named("12.semantic_lookup", expected)
 
 
 # -- pick_threshold -----------------------------------------------------------------------------
@@ -214,7 +216,4 @@ def test_pick_threshold_mistakes_are_named() -> None:
         pick_strict: ">=, not >",
         pick_zero_fallback: "return None",
     }
-    for wrong, words in expected.items():
-        result = run("12.pick_threshold", wrong)
-        assert result.attempted and not result.passed, wrong.__name__
-        assert words in first_hint(result), (wrong.__name__, first_hint(result))
+    _assert_named("12.pick_threshold", expected)
