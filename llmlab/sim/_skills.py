@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from llmlab.sim import _strength
+from llmlab.sim import _judge, _strength
 from llmlab.sim._conversation import Conversation, Part, Tool, Turn
 
 SEVERITIES = ["sev1", "sev2", "sev3", "sev4"]
@@ -489,7 +489,8 @@ def plan(
     if _asks_for_json(conv):
         obj = _default_object(text, rng, temperature)
         return Plan(text=_prose_json(obj, rng, behaviour.prose_json_quirk_rate))
-    return None
+    judged = _judge.verdict(text, lambda r: pick_severity(r, temperature, rng), _strength.strong())
+    return None if judged is None else Plan(text=judged)  # a judging prompt (lab 13)
 
 
 def _should_violate(conv: Conversation, behaviour: Behaviour, rng: np.random.Generator) -> bool:

@@ -69,6 +69,11 @@ def is_strong(model: str) -> bool:
     return model in STRONG
 
 
+def strong() -> bool:
+    """Is the model serving this request a strong one?"""
+    return is_strong(_serving.get())
+
+
 def _negated(low: str, cue: str) -> bool:
     pos = low.find(cue)
     return pos >= 0 and bool(_NEGATION.search(low[max(pos - 40, 0) : pos]))
