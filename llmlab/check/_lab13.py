@@ -71,6 +71,10 @@ def _ci_mistakes(correct: list[bool], level: float, n: int, seed: int) -> list[M
             lambda: _ci(correct, level, n, seed, normal=True),
         ),
         (
+            "use the seed you are given (np.random.default_rng(seed)), not a fixed one",
+            lambda: _ci(correct, level, n, 0),
+        ),
+        (
             "return fractions (0..1), not percentages",
             lambda: _ci(correct, level, n, seed, percent=True),
         ),
