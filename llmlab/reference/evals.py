@@ -9,12 +9,16 @@ swapping and padding the answers it compares.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from llmlab.reference.client import LLMRequest
+from llmlab.reference.structured import Incident
 
 __all__ = [
     "bootstrap_ci",
@@ -22,7 +26,10 @@ __all__ = [
     "judge_agreement",
     "load_eval_set",
     "pairwise_prompt",
+    "judge",
     "regression_gate",
+    "triage_correct",
+    "triage_severities",
 ]
 
 
@@ -32,9 +39,13 @@ def load_eval_set(path: Path) -> list[dict[str, Any]]:
 
 
 def bootstrap_ci(
-    correct: Sequence[bool], level: float = 0.95, n_resamples: int = 10_000, seed: int = 0
+    correct: Sequence[bool] | Sequence[float],
+    level: float = 0.95,
+    n_resamples: int = 10_000,
+    seed: int = 0,
 ) -> tuple[float, float]:
-    """Percentile-bootstrap confidence interval of the accuracy (the mean of ``correct``).
+    """Percentile-bootstrap confidence interval of the accuracy (the mean of ``correct``;
+    any per-case scores work, e.g. a paired change of -1, 0 or +1).
 
     Resample the n cases with replacement ``n_resamples`` times
     (``np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))``), take each
@@ -50,11 +61,53 @@ def bootstrap_ci(
 
 
 def regression_gate(
-    correct: Sequence[bool], baseline: float, level: float = 0.95, seed: int = 0
+    new: Sequence[bool], baseline: Sequence[bool], confidence: float = 0.95, seed: int = 0
 ) -> tuple[bool, tuple[float, float]]:
-    """(passes?, interval): fail only if even the interval's top is below the baseline."""
-    low, high = bootstrap_ci(correct, level=level, seed=seed)
-    return high >= baseline, (low, high)
+    """(passes?, interval of the accuracy change): a paired, one-sided test on the same cases.
+
+    Per case, new minus baseline (-1, 0 or +1). The gate fails when we are ``confidence``
+    sure the accuracy dropped: the upper end of the two-sided ``2 * confidence - 1``
+    bootstrap interval (the one-sided ``confidence`` bound) is below zero.
+    """
+    if len(new) != len(baseline):
+        raise ValueError(f"{len(new)} new results for {len(baseline)} baseline cases")
+    change = np.asarray(new, dtype=float) - np.asarray(baseline, dtype=float)
+    low, high = bootstrap_ci(change.tolist(), level=2 * confidence - 1, seed=seed)
+    return high >= 0, (low, high)
+
+
+async def triage_severities(
+    client: Any, cases: Sequence[dict[str, Any]], prepare: Callable[[str], str] | None = None
+) -> list[str]:
+    """The severity ``client`` (an LLMClient) gives each case's report, concurrently.
+
+    ``prepare`` turns a report into the text sent (default: as it is).
+    """
+
+    async def one(case: dict[str, Any]) -> str:
+        text = prepare(case["report"]) if prepare else case["report"]
+        request = LLMRequest.ask(text, system=TRIAGE_SYSTEM, max_tokens=200, temperature=0.0)
+        result = await client.generate(request, schema=Incident)
+        return str(result.parsed.severity)
+
+    return list(await asyncio.gather(*(one(c) for c in cases)))
+
+
+async def triage_correct(
+    client: Any, cases: Sequence[dict[str, Any]], prepare: Callable[[str], str] | None = None
+) -> list[bool]:
+    """Per case, did ``client`` triage the report to its labelled severity?"""
+    found = await triage_severities(client, cases, prepare)
+    return [sev == case["severity"] for sev, case in zip(found, cases, strict=True)]
+
+
+async def judge(client: Any, prompt: str) -> str:
+    """A judge's one-word verdict (PASS/FAIL, A/B) for ``prompt``, at temperature 0."""
+    result = await client.generate(LLMRequest.ask(prompt, max_tokens=5, temperature=0.0))
+    return str(result.text).strip()
+
+
+TRIAGE_SYSTEM = "Triage this incident report for Northwind's on-call team."
 
 
 def judge_agreement(judge: Sequence[bool], labels: Sequence[bool]) -> float:

@@ -489,8 +489,13 @@ def plan(
     if _asks_for_json(conv):
         obj = _default_object(text, rng, temperature)
         return Plan(text=_prose_json(obj, rng, behaviour.prose_json_quirk_rate))
-    judged = _judge.verdict(text, lambda r: pick_severity(r, temperature, rng), _strength.strong())
-    return None if judged is None else Plan(text=judged)  # a judging prompt (lab 13)
+    judged = _judge.verdict(  # a judging prompt (lab 13)
+        text,
+        lambda r: pick_severity(r, temperature, rng),
+        lambda r: _strength.adjust(r, *severity_votes(r))[0],
+        _strength.strong(),
+    )
+    return None if judged is None else Plan(text=judged)
 
 
 def _should_violate(conv: Conversation, behaviour: Behaviour, rng: np.random.Generator) -> bool:

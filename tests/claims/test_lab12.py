@@ -75,7 +75,9 @@ def test_exact_cache_halves_cost_and_a_hit_is_100x_faster_than_a_call() -> None:
 def test_semantic_cache_false_hits_at_0_5_and_few_hits_at_0_8() -> None:
     rows = _rows("support_questions.jsonl")
     with mock(seed=12, time_scale=0.01):
-        r = openai.OpenAI(api_key="test").embeddings.create(model=EMBED, input=[q["question"] for q in rows])
+        r = openai.OpenAI(api_key="test").embeddings.create(
+            model=EMBED, input=[q["question"] for q in rows]
+        )
     vectors = np.array([d.embedding for d in r.data])
     intents = [q["intent"] for q in rows]
     seeds = [intents.index(i) for i in dict.fromkeys(intents) if intents.count(i) > 1]

@@ -11,15 +11,7 @@ import numpy as np
 from llmlab.check import run
 from llmlab.reference.response_cache import cache_key, pick_threshold, semantic_lookup
 
-from ._helpers import first_hint
-
-
-def _assert_named(exercise: str, expected: dict[Any, str]) -> None:
-    """Each wrong version fails its check, and the first hint shown names its mistake."""
-    for wrong, words in expected.items():
-        result = run(exercise, wrong)
-        assert result.attempted and not result.passed, wrong.__name__
-        assert words in first_hint(result), (wrong.__name__, first_hint(result))
+from ._helpers import assert_mistakes_named
 
 
 def test_references_pass() -> None:
@@ -119,7 +111,7 @@ def test_cache_key_mistakes_are_named() -> None:
         key_messages_sorted: "messages in order",
         key_without_tools: "tools are not in the key",
     }
-    _assert_named("12.cache_key", expected)
+    assert_mistakes_named("12.cache_key", expected)
 
 
 # -- semantic_lookup ----------------------------------------------------------------------------
@@ -159,7 +151,7 @@ def test_semantic_lookup_mistakes_are_named() -> None:
         lookup_first: "MOST similar",
         lookup_returns_similarity: "cosine",
     }
-    _assert_named("12.semantic_lookup", expected)
+    assert_mistakes_named("12.semantic_lookup", expected)
 
 
 # -- pick_threshold -----------------------------------------------------------------------------
@@ -216,4 +208,4 @@ def test_pick_threshold_mistakes_are_named() -> None:
         pick_strict: ">=, not >",
         pick_zero_fallback: "return None",
     }
-    _assert_named("12.pick_threshold", expected)
+    assert_mistakes_named("12.pick_threshold", expected)

@@ -10,15 +10,7 @@ import numpy as np
 from llmlab.check import run
 from llmlab.reference.evals import bootstrap_ci, judge_agreement
 
-from ._helpers import first_hint
-
-
-def _assert_named(exercise: str, expected: dict[Any, str]) -> None:
-    """Each wrong version fails its check, and the first hint shown names its mistake."""
-    for wrong, words in expected.items():
-        result = run(exercise, wrong)
-        assert result.attempted and not result.passed, wrong.__name__
-        assert words in first_hint(result), (wrong.__name__, first_hint(result))
+from ._helpers import assert_mistakes_named
 
 
 def test_references_pass_and_a_textbook_figure() -> None:
@@ -77,7 +69,7 @@ def ci_fixed_seed(correct, level=0.95, n_resamples=10_000, seed=0):  # type: ign
 
 
 def test_bootstrap_mistakes_are_named() -> None:
-    _assert_named(
+    assert_mistakes_named(
         "13.bootstrap_ci",
         {
             ci_without_replacement: "WITH replacement",
@@ -105,7 +97,7 @@ def kappa_pass_only(judge: list[bool], labels: list[bool]) -> float:
 
 
 def test_kappa_mistakes_are_named() -> None:
-    _assert_named(
+    assert_mistakes_named(
         "13.judge_agreement",
         {
             raw_agreement: "raw agreement",
