@@ -46,7 +46,10 @@ def _texts(value: Any, profile: ModelProfile) -> list[tuple[str, int]]:
         ok = isinstance(ids, list) and ids and all(_is_token(t, enc.n_vocab) for t in ids)
         if not ok:
             raise _bad(_INVALID_INPUT, "input")
-        return enc.decode(ids), len(ids)
+        try:
+            return enc.decode(ids), len(ids)
+        except (KeyError, ValueError):  # an id inside the vocabulary's range that is no token
+            raise _bad(_INVALID_INPUT, "input") from None
 
     if isinstance(value, str):
         items: list[Any] = [value]

@@ -14,11 +14,14 @@ import httpx
 import numpy as np
 import openai
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llmlab import data_dir, pricing
-from llmlab.sim import FaultPlan, Simulator
+from llmlab.sim import FaultPlan, Simulator, mock
 from llmlab.sim._embeddings import embed
 
+from .test_bad_input import SETTINGS, _check, mutate
 from .test_openai_responses import Api
 from .test_openai_responses import api as api  # the in-process and HTTP fixture
 
@@ -110,6 +113,7 @@ def test_similarity_tracks_meaning_on_the_course_questions() -> None:
         ({"model": SMALL, "input": []}, 400, "input"),
         ({"model": SMALL, "input": [1, "a"]}, 400, "input"),
         ({"model": SMALL, "input": ["ok", ""]}, 400, "input"),
+        ({"model": SMALL, "input": [[100256]]}, 400, "input"),  # a gap in cl100k's ids
         ({"model": SMALL}, 400, "input"),
         ({"input": "x"}, 400, "model"),
         ({"model": "gpt-4.1-mini", "input": "x"}, 404, "model"),
@@ -141,3 +145,31 @@ def test_injected_faults_apply_and_the_models_are_listed(sim: Simulator) -> None
     assert client.embeddings.create(model=SMALL, input="x").data
     chat = client.models.retrieve(SMALL)
     assert chat.id == SMALL and SMALL in [m.id for m in client.models.list()]
+
+
+_FUZZ_BASE: dict[str, Any] = {
+    "model": SMALL,
+    "input": ["How do I reset my password?", [1820, 374]],
+    "dimensions": 16,
+    "encoding_format": "float",
+    "user": "u1",
+}
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> dict[str, Any]:
+    body = json.loads(json.dumps(_FUZZ_BASE))
+    mutate(draw, body)
+    return body
+
+
+@SETTINGS
+@given(body=_mutated())
+def test_mutated_bodies_never_crash(body: dict[str, Any]) -> None:
+    with mock(seed=0, time_scale=1e-6):
+        response = httpx.post(
+            "https://api.openai.com/v1/embeddings",
+            content=json.dumps(body).encode(),
+            headers={"authorization": "Bearer test", "content-type": "application/json"},
+        )
+        _check("openai", response)
