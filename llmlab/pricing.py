@@ -97,6 +97,22 @@ class CostBreakdown:
         return f"<code>{html.escape(str(self))}</code>"
 
 
+#: embedding models genai-prices' snapshot does not carry: input-only list prices, USD per
+#: million tokens, from OpenAI's pricing page (text-embedding-3-small $0.02, -large $0.13)
+EMBEDDING_PRICES: dict[str, Decimal] = {
+    "text-embedding-3-small": Decimal("0.02"),
+    "text-embedding-3-large": Decimal("0.13"),
+}
+
+
+def _embedding_cost(model: str, input_tokens: int, output_tokens: int) -> CostBreakdown:
+    if output_tokens:
+        raise ValueError(f"{model} is an embedding model: it has no output tokens")
+    usd = _tidy(EMBEDDING_PRICES[model] * input_tokens / _PER_MTOK)
+    zero = Decimal(0)
+    return CostBreakdown(model, usd, zero, zero, zero, usd, PRICES_AS_OF)
+
+
 def _tidy(value: Decimal) -> Decimal:
     """Drop trailing zeros (0.00150 -> 0.0015, 0.00 -> 0) without switching to exponents."""
     return value.quantize(Decimal(1)) if value == value.to_integral() else value.normalize()
@@ -132,6 +148,11 @@ def prices(model: str, provider: str | None = None) -> ModelPrices:
 
     Raises ``PricingError`` for a model or provider the snapshot does not know.
     """
+    if model in EMBEDDING_PRICES and provider in (None, "openai"):
+        per_mtok = EMBEDDING_PRICES[model]
+        return ModelPrices(
+            model, "openai", per_mtok, Decimal(0), None, None, None, False, PRICES_AS_OF
+        )
     found_provider, info = _lookup(model, provider)
     price = info.get_prices(_snapshot_timestamp())
     fields = (
@@ -195,6 +216,10 @@ def cost(
             "cache_write_1h_tokens is the 1h part of cache_write_tokens, so it cannot exceed it "
             f"({cache_write_1h_tokens} > {cache_write_tokens})"
         )
+    if model in EMBEDDING_PRICES and provider in (None, "openai") and not cache_read_tokens:
+        if cache_write_tokens:
+            raise ValueError(f"{model} is an embedding model: nothing is written to a cache")
+        return _embedding_cost(model, input_tokens, output_tokens)
     found_provider, info = _lookup(model, provider)
     when = _snapshot_timestamp()
     price = info.get_prices(when)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from llmlab.check import CheckResult
+from typing import Any
+
+from llmlab.check import CheckResult, run
 
 
 def first_hint(result: CheckResult) -> str:
@@ -16,3 +18,11 @@ def first_problem(result: CheckResult) -> str:
     lines = result.report().splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("  - on ")), len(lines))
     return "\n".join(lines[start : start + 4])
+
+
+def assert_mistakes_named(exercise: str, expected: dict[Any, str]) -> None:
+    """Each wrong version fails ``exercise``'s check, and the first hint shown names its mistake."""
+    for wrong, words in expected.items():
+        result = run(exercise, wrong)
+        assert result.attempted and not result.passed, wrong.__name__
+        assert words in first_hint(result), (wrong.__name__, first_hint(result))

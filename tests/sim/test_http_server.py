@@ -203,6 +203,8 @@ def test_cli_serve_subprocess() -> None:
         )
         c = client.chat.completions.create(model="gpt-4.1-mini", messages=USER, max_tokens=5)  # type: ignore[arg-type]
         assert c.usage is not None and c.usage.completion_tokens <= 5
+        e = client.embeddings.create(model="text-embedding-3-small", input=["a", "b"], dimensions=8)
+        assert [len(d.embedding) for d in e.data] == [8, 8] and e.usage.prompt_tokens == 2
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -40,6 +40,9 @@ class ModelProfile:
     lifecycle: Literal["active", "deprecated", "retired"] = "active"
     deprecated_at: str | None = None  # RFC 3339 date
     retires_at: str | None = None
+    # "embedding" models answer /v1/embeddings only, with vectors of ``dimensions`` floats
+    kind: Literal["chat", "embedding"] = "chat"
+    dimensions: int = 0
 
 
 _FAST = LatencyProfile(
@@ -53,6 +56,11 @@ _OPENAI = LatencyProfile(
 )  # cached prefill 20 %: OpenAI's "up to 80 %"
 _OPENAI_FAST = LatencyProfile(
     base=0.3, prefill_per_token=55e-6, cached_per_token=11e-6, decode_per_token=0.012
+)
+
+#: embeddings: one forward pass, no decoding (about 0.1 s plus 10 us per input token)
+_EMBED = LatencyProfile(
+    base=0.1, prefill_per_token=10e-6, cached_per_token=10e-6, decode_per_token=0
 )
 
 _MODELS = [
@@ -128,6 +136,28 @@ _MODELS = [
         _OPENAI_FAST,
         created=1_744_318_173,
     ),
+    ModelProfile(
+        "text-embedding-3-small",
+        "openai",
+        8192,
+        0,
+        "cl100k_base",
+        latency=_EMBED,
+        created=1_705_948_997,
+        kind="embedding",
+        dimensions=1536,
+    ),
+    ModelProfile(
+        "text-embedding-3-large",
+        "openai",
+        8192,
+        0,
+        "cl100k_base",
+        latency=_EMBED,
+        created=1_705_953_180,
+        kind="embedding",
+        dimensions=3072,
+    ),
 ]
 _ALIASES = {
     "claude-sonnet-4-5-20250929": "claude-sonnet-4-5",
@@ -142,10 +172,15 @@ MODELS: dict[str, ModelProfile] = {m.id: m for m in _MODELS}
 DEFAULT_MODEL: dict[Provider, str] = {"anthropic": "claude-sonnet-4-6", "openai": "gpt-4.1-mini"}
 
 
-def lookup(model: str, provider: Provider) -> ModelProfile | None:
-    """The profile serving ``model`` on ``provider`` (dated snapshots resolve to their alias)."""
+def lookup(
+    model: str, provider: Provider, kind: Literal["chat", "embedding"] | None = "chat"
+) -> ModelProfile | None:
+    """The ``kind`` of model (None: any) serving ``model`` on ``provider`` (dated snapshots
+    resolve to their alias)."""
     profile = MODELS.get(_ALIASES.get(model, model))
-    return profile if profile is not None and profile.provider == provider else None
+    if profile is None or profile.provider != provider:
+        return None
+    return profile if kind is None or profile.kind == kind else None
 
 
 def models_for(provider: Provider) -> list[ModelProfile]:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from llmlab.sim.model import _judge, _strength
 from llmlab.sim.model._conversation import Conversation, Part, Tool, Turn
 
 SEVERITIES = ["sev1", "sev2", "sev3", "sev4"]
@@ -141,7 +142,7 @@ def severity_votes(text: str) -> tuple[dict[str, float], str | None]:
 
 
 def pick_severity(text: str, temperature: float, rng: np.random.Generator) -> str:
-    votes, first_impression = severity_votes(text)
+    votes, first_impression = _strength.adjust(text, *severity_votes(text))  # strong models
     if temperature <= 0:
         return first_impression or "sev3"
     scores = _CONFIDENCE * np.array([votes[s] for s in SEVERITIES]) / max(temperature, 1e-6)
@@ -488,7 +489,13 @@ def plan(
     if _asks_for_json(conv):
         obj = _default_object(text, rng, temperature)
         return Plan(text=_prose_json(obj, rng, behaviour.prose_json_quirk_rate))
-    return None
+    judged = _judge.verdict(  # a judging prompt (lab 13)
+        text,
+        lambda r: pick_severity(r, temperature, rng),
+        lambda r: _strength.adjust(r, *severity_votes(r))[0],
+        _strength.strong(),
+    )
+    return None if judged is None else Plan(text=judged)
 
 
 def _should_violate(conv: Conversation, behaviour: Behaviour, rng: np.random.Generator) -> bool:

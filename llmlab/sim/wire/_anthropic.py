@@ -12,6 +12,7 @@ import numpy as np
 from llmlab import tokens as tk
 from llmlab.sim._engine import Simulator
 from llmlab.sim._exchange import SimRequest, SimResponse
+from llmlab.sim.model import _strength
 from llmlab.sim.model._catalog import DEFAULT_MODEL, ModelProfile, lookup, models_for
 from llmlab.sim.model._conversation import Conversation, Part, Tool, ToolChoice, Turn
 from llmlab.sim.model._generate import Generation, TextOut, generate
@@ -489,18 +490,19 @@ def _messages(
     # drawn only when thinking is on: other requests keep their random stream as it was
     thought = think(lm, conv, thinking, rng) if thinking.budget else None
     thought_tokens = len(thought.tokens) if thought else 0
-    gen = generate(
-        lm,
-        conv,
-        params,
-        int(body["max_tokens"]) - thought_tokens,
-        list(body.get("stop_sequences") or []),
-        rng,
-        # structured outputs are constrained decoding: the schema always holds
-        sim.behaviour
-        if conv.response_schema is None
-        else Behaviour(prose_json_quirk_rate=sim.behaviour.prose_json_quirk_rate),
-    )
+    with _strength.serving(profile.id):
+        gen = generate(
+            lm,
+            conv,
+            params,
+            int(body["max_tokens"]) - thought_tokens,
+            list(body.get("stop_sequences") or []),
+            rng,
+            # structured outputs are constrained decoding: the schema always holds
+            sim.behaviour
+            if conv.response_schema is None
+            else Behaviour(prose_json_quirk_rate=sim.behaviour.prose_json_quirk_rate),
+        )
     output_tokens = gen.output_tokens + thought_tokens
     message_id = sim.new_id("msg_01", rng)
     usage = {

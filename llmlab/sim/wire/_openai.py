@@ -1,6 +1,7 @@
 """The OpenAI Chat Completions wire format: /v1/chat/completions and /v1/models.
 
-/v1/responses (the Responses API) is answered by :mod:`._openai_responses`.
+/v1/responses (the Responses API) is answered by :mod:`._openai_responses`, /v1/embeddings
+by :mod:`._openai_embeddings`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from llmlab import tokens as tk
 from llmlab.sim._engine import Simulator
 from llmlab.sim._exchange import SimRequest, SimResponse
+from llmlab.sim.model import _strength
 from llmlab.sim.model._catalog import lookup, models_for
 from llmlab.sim.model._generate import Generation, TextOut, ToolCallOut, generate
 from llmlab.sim.model._lm import model_for
@@ -22,7 +24,7 @@ from llmlab.sim.model._sampling import SamplingParams
 from llmlab.sim.model._skills import Behaviour
 from llmlab.sim.physics._faults import decode_slowdown
 from llmlab.sim.physics._latency import decode_times, time_to_first_token
-from llmlab.sim.wire import _openai_responses
+from llmlab.sim.wire import _openai_embeddings, _openai_responses
 from llmlab.sim.wire._http import (
     ApiError,
     api_key,
@@ -81,12 +83,14 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
             )
         if request.method == "GET" and request.path.startswith("/v1/models/"):
             model = request.path.rsplit("/", 1)[1]
-            profile = lookup(model, "openai")
+            profile = lookup(model, "openai", kind=None)
             if profile is None:
                 raise _not_found(model)
             return json_response(200, _model_entry(profile), headers)
         if request.method == "POST" and request.path == "/v1/chat/completions":
             return _completions(sim, request, key, headers)
+        if request.method == "POST" and request.path == "/v1/embeddings":
+            return _openai_embeddings.handle(sim, request, key, headers)
         if request.path.rstrip("/") == "/v1/responses" or request.path.startswith("/v1/responses/"):
             return _openai_responses.handle(sim, request, key, headers)
         raise ApiError(
@@ -204,19 +208,20 @@ def _completions(
         else sim.behaviour
     )
     lm = model_for(profile.encoding)
-    gens = [
-        generate(
-            lm,
-            conv,
-            params,
-            max_tokens,
-            stops,
-            rng,
-            behaviour,
-            top_n if body.get("logprobs") else 0,
-        )
-        for _ in range(n)
-    ]
+    with _strength.serving(profile.id):
+        gens = [
+            generate(
+                lm,
+                conv,
+                params,
+                max_tokens,
+                stops,
+                rng,
+                behaviour,
+                top_n if body.get("logprobs") else 0,
+            )
+            for _ in range(n)
+        ]
     completion_tokens = sum(g.output_tokens for g in gens)
     completion_id = sim.new_id("chatcmpl-", rng, 29)
     created = int(time.time())  # the wall clock, as the real API: nothing else depends on it

@@ -23,6 +23,7 @@ import numpy as np
 from llmlab import tokens as tk
 from llmlab.sim._engine import Simulator
 from llmlab.sim._exchange import SimRequest, SimResponse
+from llmlab.sim.model import _strength
 from llmlab.sim.model._catalog import ModelProfile, lookup
 from llmlab.sim.model._generate import Generation, ToolCallOut, generate
 from llmlab.sim.model._lm import model_for
@@ -285,7 +286,8 @@ def _create(
         if is_strict(parsed.chat)
         else sim.behaviour
     )
-    gen = generate(model_for(profile.encoding), conv, params, max_tokens, [], rng, behaviour)
+    with _strength.serving(profile.id):
+        gen = generate(model_for(profile.encoding), conv, params, max_tokens, [], rng, behaviour)
     complete = gen.stop != "max_tokens"
     response_id = _hex_id("resp_", rng)
     output = _output_items(gen, rng, sim, complete)
