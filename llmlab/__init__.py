@@ -25,7 +25,7 @@ from llmlab._live import is_live, simulator_only  # noqa: E402
 from llmlab._mine import my_client  # noqa: E402
 from llmlab._paths import data_dir  # noqa: E402
 from llmlab._setup import RunCost, run_cost, setup  # noqa: E402
-from llmlab.check import CheckResult, check, solution_or_reference  # noqa: E402
+from llmlab.check import CheckResult, check, mine, solution_or_reference  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -48,6 +48,7 @@ __all__ = [
     "data_dir",
     "ensure_tiktoken_offline",
     "is_live",
+    "mine",
     "my_client",
     "run_cost",
     "setup",

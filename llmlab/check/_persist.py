@@ -16,6 +16,7 @@ import dis
 import importlib
 import inspect
 import os
+import textwrap
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,7 +54,7 @@ def _global_names(code: types.CodeType) -> Iterator[str]:
 def functions_of(obj: Any) -> list[types.FunctionType]:
     """The function itself, or a class's own methods (property accessors included)."""
     if isinstance(obj, types.FunctionType):
-        return [obj]
+        return [inspect.unwrap(obj)]  # a decorated function: the learner's own code
     if not isinstance(obj, type):
         return []
     out: list[types.FunctionType] = []
@@ -63,17 +64,49 @@ def functions_of(obj: Any) -> list[types.FunctionType]:
         if isinstance(value, property):
             out += [f for f in (value.fget, value.fset) if isinstance(f, types.FunctionType)]
         elif isinstance(value, types.FunctionType):
-            out.append(value)
+            out.append(inspect.unwrap(value))
     return out
+
+
+def _signature_parts(node: ast.AST) -> list[ast.AST]:
+    """A definition's decorators, and a function's defaults and annotations (run at def time)."""
+    parts: list[ast.AST] = list(getattr(node, "decorator_list", []))
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = node.args
+        parts += [*a.defaults, *(d for d in a.kw_defaults if d is not None)]
+        every = [*a.posonlyargs, *a.args, *a.kwonlyargs, *filter(None, [a.vararg, a.kwarg])]
+        parts += [arg.annotation for arg in every if arg.annotation is not None]
+        if node.returns is not None:
+            parts.append(node.returns)
+    return parts
+
+
+def _outer_names(source: str) -> set[str]:
+    """Names the definition uses outside its function bodies: decorators, bases, class body."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        outer: list[ast.AST] = _signature_parts(node)
+        if isinstance(node, ast.ClassDef):
+            outer += [*node.bases, *node.keywords]
+            for stmt in node.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    outer += _signature_parts(stmt)
+                else:
+                    outer.append(stmt)
+        for part in outer:
+            names |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name)}
+    return names
 
 
 def _clean(source: str) -> str:
     lines = [ln for ln in source.splitlines() if ln.strip() not in _MARKERS]
-    return (
-        inspect.cleandoc("\n".join(lines))
-        if lines and lines[0][:1].isspace()
-        else ("\n".join(lines))
-    )
+    return textwrap.dedent("\n".join(lines)).rstrip()
 
 
 def _is_literal(value: Any) -> bool:
@@ -131,18 +164,19 @@ class _Writer:
             source = inspect.getsource(obj)
         except (OSError, TypeError) as exc:
             raise _Unsaveable(f"the source of {name} is not available ({exc})") from None
+        source = _clean(source)
         scope: dict[str, Any] = {}
+        used = _outer_names(source)
         for fn in functions_of(obj):
             scope.update(fn.__globals__)
-            for dep in sorted(set(_global_names(fn.__code__))):
-                if dep in scope and dep != name:
-                    self.dependency(dep, scope[dep])
-        if isinstance(obj, type):
-            for base in obj.__bases__:
-                if base is not object:
-                    self.dependency(base.__name__, base)
+            used |= set(_global_names(fn.__code__))
+        if isinstance(obj, type) and not scope:
+            scope = vars(importlib.import_module(obj.__module__)) if obj.__module__ else {}
+        for dep in sorted(used - {name}):
+            if dep in scope:
+                self.dependency(dep, scope[dep])
         del self.sources[name]
-        self.sources[name] = _clean(source)
+        self.sources[name] = source
 
     def dependency(self, name: str, value: Any) -> None:
         if name in self.imports or name in self.constants or name in self.sources:
@@ -189,10 +223,11 @@ class _Writer:
             'not this file."""',
             "",
         ]
-        imports = sorted(set(self.imports.values()))
+        imports = set(self.imports.values())
         if self.needs_sdk_http:
-            imports.append("from llmlab.sim import sdk_http")
-        body = [*sorted(imports), *([""] if imports else []), *self.constants.values()]
+            imports.add("from llmlab.sim import sdk_http")
+        ordered = sorted(imports, key=lambda line: (line.startswith("from "), line))
+        body = [*ordered, *([""] if imports else []), *self.constants.values()]
         parts = [src for src in self.sources.values() if src]
         footer = [f"__llmlab_exercise__ = {exercise_id!r}", f"__llmlab_name__ = {name!r}"]
         blocks = ["\n".join(head + body).rstrip(), *parts, "\n".join(footer)]
