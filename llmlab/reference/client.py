@@ -78,6 +78,7 @@ __all__ = [
     "build_prompt",
     "is_infra_error",
     "prompt_hash",
+    "reference_pieces",
 ]
 
 Provider = Literal["anthropic", "openai"]
