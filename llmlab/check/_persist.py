@@ -15,7 +15,9 @@ import builtins
 import dis
 import importlib
 import inspect
+import linecache
 import os
+import re
 import textwrap
 import types
 from collections.abc import Iterator
@@ -149,6 +151,32 @@ def _kept_id(value: Any) -> str | None:
     return f"{lab}.{name}" if getattr(value, "__name__", None) == name else None
 
 
+def _class_source(cls: type) -> str | None:
+    """A class's source from the cell its methods were defined in (``inspect.getsource``
+    looks for a module file, which a notebook's ``__main__`` does not have before 3.13)."""
+    for fn in functions_of(cls):
+        lines = linecache.getlines(fn.__code__.co_filename)
+        try:
+            tree = ast.parse("".join(lines))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                return "".join(lines[first - 1 : node.end_lineno])
+    return None
+
+
+def _source(name: str, obj: Any) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError) as exc:
+        found = _class_source(obj) if isinstance(obj, type) else None
+        if found is None:
+            raise _Unsaveable(f"the source of {name} is not available ({exc})") from None
+        return found
+
+
 class _Writer:
     def __init__(self) -> None:
         self.imports: dict[str, str] = {}  # name -> import line
@@ -160,10 +188,7 @@ class _Writer:
         if name in self.sources:
             return
         self.sources[name] = ""  # placeholder: breaks cycles
-        try:
-            source = inspect.getsource(obj)
-        except (OSError, TypeError) as exc:
-            raise _Unsaveable(f"the source of {name} is not available ({exc})") from None
+        source = _source(name, obj)
         source = _clean(source)
         scope: dict[str, Any] = {}
         used = _outer_names(source)
@@ -209,6 +234,11 @@ class _Writer:
             return
         if _is_literal(value):
             self.constants[name] = f"{name} = {value!r}"
+            return
+        if isinstance(value, re.Pattern):
+            self.imports["re"] = "import re"
+            flags = value.flags & ~re.UNICODE if isinstance(value.pattern, str) else value.flags
+            self.constants[name] = f"{name} = re.compile({value.pattern!r}, {flags})"
             return
         if isinstance(value, (types.FunctionType, type)) and value.__module__ == "__main__":
             self.add(name, value)

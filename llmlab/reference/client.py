@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import inspect
 import json
 import random
 import time
@@ -589,8 +590,19 @@ class ClientBase:
         *,
         max_turns: int,
     ) -> Any:
-        """Your 06.tool_loop."""
-        return await self.piece["06.tool_loop"](call_model, tools, max_turns=max_turns)
+        """Your 06.tool_loop, over ``tools`` whose functions may be sync or async."""
+        specs = {name: replace(spec, fn=_awaitable(spec.fn)) for name, spec in tools.items()}
+        return await self.piece["06.tool_loop"](call_model, specs, max_turns=max_turns)
+
+
+def _awaitable(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """``fn`` as an async function (lab 06's tool loop awaits every tool)."""
+
+    async def run(**arguments: Any) -> Any:
+        out = fn(**arguments)
+        return await out if inspect.isawaitable(out) else out
+
+    return run
 
 
 class Conversation:
