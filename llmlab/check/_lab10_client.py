@@ -155,6 +155,7 @@ async def _generate(client: Any, env: _Env, request: LLMRequest | None = None) -
 async def _twice(client: Any, env: _Env) -> Any:
     first = await client.generate(_ask("Status of region 1?"))
     env.sent["after_first"] = env.sent["anthropic"]
+    env.sent["sleeps_after_first"] = len(env.sleeps)
     second = await client.generate(_ask("Status of region 2?"))
     return first, second
 
@@ -283,6 +284,17 @@ def _check_call(candidate: Any) -> Iterator[Case]:
         got=f"{env.sent['after_first']} in the first call, {second_call} in the second",
         hint="call breaker.before_call() before every attempt and breaker.record_failure() "
         "on every infrastructure error: an open breaker must stop the requests",
+        diagnosed=True,
+    )
+
+    waited = len(env.sleeps) - env.sent["sleeps_after_first"]
+    yield Case(
+        ok=answered is not None and waited == 0,
+        input="Anthropic down: waits in the second call (its breaker already open)",
+        expected="0 (an open breaker means: the next provider, now)",
+        got=f"{waited} wait(s): {env.sleeps[env.sent['sleeps_after_first'] :]}",
+        hint="on CircuitOpenError from breaker.before_call() leave this provider's attempts "
+        "(break): waiting and retrying only queues behind the outage",
         diagnosed=True,
     )
 
@@ -502,8 +514,12 @@ def _check_with_tools(candidate: Any) -> Iterator[Case]:
         got=_got(out)
         if isinstance(out, Raised)
         else f"{len(keys)} tool calls, {len(tickets.tickets)} tickets, keys {keys}",
-        hint="give a side-effecting tool idempotency_key= built from request.idempotency_key, "
+        hint="create_ticket never ran: did self.tool_loop get the keyed tools (not `tools`)? "
+        "Without idempotency_key= every call of it fails"
+        if not keys
+        else "give a side-effecting tool idempotency_key= built from request.idempotency_key, "
         "the tool's name and its ordinal in this run: equal on a replay, distinct otherwise",
+        diagnosed=not keys,
     )
     ok_keys = len(keys) == 3 and keys[0] == keys[1] != keys[2] and "inc-1" in str(keys[0])
     yield Case(
@@ -511,7 +527,9 @@ def _check_with_tools(candidate: Any) -> Iterator[Case]:
         input="the keys create_ticket received",
         expected="equal for the replay of inc-1, different for inc-2, built from the request key",
         got=str(keys),
-        hint="a random or per-call key (uuid4) is new on every replay: the ticket opens twice",
+        hint="a random or per-call key (uuid4) is new on every replay: the ticket opens twice"
+        if keys
+        else "no key reached create_ticket (see above)",
         diagnosed=bool(keys),
     )
     statuses: list[str] = []

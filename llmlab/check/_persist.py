@@ -120,6 +120,14 @@ def _is_literal(value: Any) -> bool:
         return False
 
 
+def _literal_repr(value: Any) -> str:
+    """``repr``, with a set's items sorted: the file must not change with hash randomisation."""
+    if isinstance(value, (set, frozenset)) and value:
+        items = ", ".join(repr(v) for v in sorted(value, key=repr))
+        return f"{{{items}}}" if isinstance(value, set) else f"frozenset({{{items}}})"
+    return repr(value)
+
+
 def _importable(value: Any) -> str | None:
     module, qual = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
     if not module or not qual or module == "__main__" or "<" in qual or "." in qual:
@@ -233,7 +241,7 @@ class _Writer:
             self.imports[name] = f"from {module} import {qual}{alias}"
             return
         if _is_literal(value):
-            self.constants[name] = f"{name} = {value!r}"
+            self.constants[name] = f"{name} = {_literal_repr(value)}"
             return
         if isinstance(value, re.Pattern):
             self.imports["re"] = "import re"

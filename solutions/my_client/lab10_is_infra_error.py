@@ -7,7 +7,7 @@ from llmlab.reference.retry import error_type
 from llmlab.reference.retry import is_retryable
 from llmlab.sim import sdk_http
 
-STREAM_ERROR_TYPES = {'timeout_error', 'api_error', 'rate_limit_error', 'server_error', 'overloaded_error'}
+STREAM_ERROR_TYPES = {'api_error', 'overloaded_error', 'rate_limit_error', 'server_error', 'timeout_error'}
 http = sdk_http("anthropic")
 
 

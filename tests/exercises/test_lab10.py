@@ -208,3 +208,21 @@ def test_client_method_slips_are_named(exercise_id: str, old: str, new: str, nam
     result = run(exercise_id, wrong)
     assert result.attempted and not result.passed
     assert named in first_hint(result), result.report()
+
+
+def test_a_breaker_checked_inside_the_attempt_is_named() -> None:
+    """before_call() inside the try: an open breaker becomes a failed attempt, waited on."""
+    source = textwrap.dedent(inspect.getsource(ref.LLMClient.call))
+    lines = source.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if "breaker.before_call()" in line) - 1
+    end = next(i for i, line in enumerate(lines) if "attempts += 1" in line)
+    send = next(line for line in lines if "await self.send(" in line)
+    indent = send[: len(send) - len(send.lstrip())]
+    wrong = "".join(lines[:start] + lines[end:]).replace(
+        send, f"{indent}breaker.before_call()\n{send}"
+    )
+    scope = dict(vars(ref))
+    exec(wrong, scope)
+    result = run("10.call", scope["call"])
+    assert result.attempted and not result.passed
+    assert "leave this provider's attempts" in first_hint(result), result.report()
