@@ -385,8 +385,8 @@ _ITEMS: list[tuple[str, Item, tuple[str, ...]]] = [
         _budget_refuses,
         ("09.check_budget", "02.estimate_call", *_CALL),
     ),
-    ("redaction at the boundary", _redaction, _CALL),
-    ("no API key in your logs", _no_key_in_logs, _CALL),
+    ("redaction at the boundary", _redaction, ("09.log_attempt", *_CALL)),
+    ("no API key in your logs", _no_key_in_logs, ("09.log_attempt", *_CALL)),
 ]
 
 

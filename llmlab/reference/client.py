@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import inspect
 import json
+import logging
 import random
 import time
 from collections import Counter
@@ -231,6 +232,22 @@ class Attempt:
     first_text: float | None = None
 
 
+class _DropCallRecord(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == "llm_call" and record.levelno < logging.ERROR)
+
+
+@contextlib.contextmanager
+def _unlogged(logger: logging.Logger) -> Iterator[None]:
+    """Hold back the ledger's own per-call record (a write failure still logs its ERROR)."""
+    drop = _DropCallRecord()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
 class _CountingBreaker:
     """The learner's breaker, with the refusals it hands out counted in the client's stats."""
 
@@ -258,6 +275,7 @@ PIECE_IDS = (
     "07.next_wait",
     "08.CircuitBreaker",
     "09.check_budget",
+    "09.log_attempt",
     "10.is_infra_error",
 )
 #: the methods lab 10 has the learner write, by exercise id
@@ -499,7 +517,7 @@ class ClientBase:
             raise _StreamEndedEarly(f"{attempt.provider} stream ended before its final event")
 
     def record(self, attempt: Attempt, error: BaseException | None = None) -> dict[str, Any]:
-        """The attempt's ledger row (one per attempt, ok or not); returns it."""
+        """The attempt's ledger row (one per attempt, ok or not), logged by your 09.log_attempt."""
         acc = attempt.acc
         uncached, output, write, read, usd = acc.priced(attempt.tokens_in)
         if acc.request_id is None:  # never served: nothing generated, nothing billed
@@ -527,7 +545,9 @@ class ClientBase:
         }
         self.stats["ok" if error is None else "failed"] += 1
         if self.ledger is not None:
-            row = self.ledger.record(row, prompt_hash(attempt.request))
+            with _unlogged(self.ledger.logger):  # the ledger writes the row; your piece logs it
+                row = self.ledger.record(row, prompt_hash(attempt.request))
+            self.piece["09.log_attempt"](self.ledger.logger, row, trace_id=row["trace_id"])
         self.rows.append(row)
         return row
 

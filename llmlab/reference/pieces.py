@@ -7,7 +7,8 @@ back to the one here (or to the exercise registry's reference, once the id is re
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -24,6 +25,7 @@ __all__ = [
     "PIECES",
     "cache_breakpoint",
     "estimate_call",
+    "log_attempt",
     "next_wait",
     "read_event",
     "validate_or_feedback",
@@ -88,6 +90,35 @@ def next_wait(
     return backoff_delay(attempt, base, cap, rand)
 
 
+#: the keys of one attempt's log record (``record.ledger``): an allowlist, never the row itself
+LOG_FIELDS = (
+    "trace_id",
+    "request_id",
+    "provider",
+    "model",
+    "feature",
+    "tenant",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+    "latency_ms",
+    "status",
+    "error",
+)
+
+
+def log_attempt(logger: logging.Logger, row: Mapping[str, Any], *, trace_id: str) -> None:
+    """One structured record per attempt (INFO if it succeeded, WARNING if not), its fields
+    copied from ``row`` by name: a row carrying more (a prompt, headers) cannot leak it."""
+    fields: dict[str, Any] = {k: row.get(k) for k in LOG_FIELDS}
+    fields["trace_id"] = trace_id
+    fields["cached_tokens"] = row.get("cache_read_tokens", 0)
+    level = logging.INFO if row.get("status") == "ok" else logging.WARNING
+    logger.log(level, "llm_call", extra={"ledger": fields})
+
+
 #: exercise id -> llmlab's version, for the ids the exercise registry does not know yet
 PIECES: dict[str, Any] = {
     "02.estimate_call": estimate_call,
@@ -98,4 +129,5 @@ PIECES: dict[str, Any] = {
     "07.next_wait": next_wait,
     "08.CircuitBreaker": CircuitBreaker,
     "09.check_budget": check_budget,
+    "09.log_attempt": log_attempt,
 }
