@@ -132,11 +132,18 @@ def _importable(value: Any) -> str | None:
     module, qual = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
     if not module or not qual or module == "__main__" or "<" in qual or "." in qual:
         return None
-    try:
-        found = getattr(importlib.import_module(module), qual)
-    except (ImportError, AttributeError):
-        return None
-    return module if found is value else None
+    parts = module.split(".")
+    for n in range(1, len(parts) + 1):  # the shortest public path: pydantic, not pydantic.main
+        prefix = ".".join(parts[:n])
+        if n < len(parts) and any(p.startswith("_") for p in parts[:n]):
+            continue
+        try:
+            found = getattr(importlib.import_module(prefix), qual, None)
+        except ImportError:
+            continue
+        if found is value:
+            return prefix
+    return None
 
 
 def _http_line(value: types.ModuleType) -> str | None:
@@ -160,10 +167,13 @@ def _kept_id(value: Any) -> str | None:
 
 
 def _class_source(cls: type) -> str | None:
-    """A class's source from the cell its methods were defined in (``inspect.getsource``
-    looks for a module file, which a notebook's ``__main__`` does not have before 3.13)."""
-    for fn in functions_of(cls):
-        lines = linecache.getlines(fn.__code__.co_filename)
+    """A class's source from the cell its methods were defined in, else from the latest cell
+    that defines a class of that name (``inspect.getsource`` looks for a module file, which a
+    notebook's ``__main__`` does not have before Python 3.13)."""
+    files = [fn.__code__.co_filename for fn in functions_of(cls)]
+    files += reversed([name for name in list(linecache.cache) if name not in files])
+    for filename in files:
+        lines = linecache.getlines(filename)
         try:
             tree = ast.parse("".join(lines))
         except SyntaxError:
