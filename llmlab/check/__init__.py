@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from llmlab.check._checklist import ChecklistResult, checklist
 from llmlab.check._registry import Case, Exercise, all_exercises, exercise, get
-from llmlab.check._run import CheckResult, check, run, solution_or_reference
+from llmlab.check._run import CheckResult, check, mine, run, solution_or_reference
 
 __all__ = [
     "Case",
@@ -19,6 +19,7 @@ __all__ = [
     "checklist",
     "exercise",
     "get",
+    "mine",
     "run",
     "solution_or_reference",
 ]

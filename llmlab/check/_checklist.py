@@ -3,17 +3,23 @@
 ``llmlab.check.checklist(make_client, eval_set)`` calls ``make_client(**overrides)`` once per
 item, passing SDK clients, a ledger, a clock and a sleep of its own, and drives the client
 against a fresh checker simulator (the innermost mock answers, not the notebook's). A factory
-that ignores the overrides fails the items that need them, with a note saying so.
+that ignores the overrides fails every item, with a note saying so.
+
+Each item names the pieces it exercises (exercise ids); it counts as **your code** only where
+the client runs the learner's own version of every one of them (``client.provenance()``), and
+the report's last line is ``your code: N/M items``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
+import os
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +56,8 @@ class _Env:
     bodies: list[dict[str, Any]]
     sleeps: list[float]
     clock: FakeClock
+
+    captured: list[str] = field(default_factory=list)  # every log record and print, any logger
 
     def total_ok_cost(self) -> float:
         (usd,) = self.ledger.conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM calls").fetchone()
@@ -289,6 +297,38 @@ async def _redaction(client: Any, env: _Env) -> tuple[bool, str]:
     )
 
 
+async def _own_faults_raise(client: Any, env: _Env) -> tuple[bool, str]:
+    too_long = _ask("Summarise the quarter.", max_tokens=100_000)  # above the output limit
+    try:
+        await client.generate(too_long)
+    except Exception as exc:
+        kind = type(exc).__name__
+    else:
+        return False, "a request above the model's output limit was answered"
+    sent = len(env.bodies)
+    if kind == "BadRequestError" and sent == 1 and not env.sleeps:
+        return True, "a 400 (max_tokens above the model's limit) was sent once and raised"
+    return False, (
+        f"a 400 (max_tokens above the model's limit) was sent {sent} times, with "
+        f"{len(env.sleeps)} wait(s), and ended in {kind}: a request's own fault fails the "
+        "same way on every attempt and provider, so is_infra must answer False"
+    )
+
+
+async def _no_key_in_logs(client: Any, env: _Env) -> tuple[bool, str]:
+    await client.generate(_ask("Status of checkout?"))
+    keys = {_KEY, *(os.environ.get(k) for k in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"))}
+    text = "\n".join(env.captured)
+    leaked = sorted({k for k in keys if k and len(k) >= 8 and k in text})
+    if leaked:
+        where = next(line for line in env.captured if any(k in line for k in leaked))
+        return False, (
+            f"an API key appears in your logs or output ({len(leaked)} key(s)), e.g. in: "
+            f"{where[:100].replace(_KEY, 'sk-…')!r}: never log a client or its settings"
+        )
+    return True, f"{len(env.captured)} log record(s) and printed line(s) scanned: no API key"
+
+
 def _eval_item(eval_set: Sequence[Mapping[str, Any]]) -> Item:
     async def _eval(client: Any, env: _Env) -> tuple[bool, str]:
         if len(eval_set) < 20:
@@ -311,58 +351,150 @@ def _eval_item(eval_set: Sequence[Mapping[str, Any]]) -> Item:
     return _eval
 
 
-_ITEMS: list[tuple[str, Item]] = [
-    ("prompt built by a pure function and hashed", _prompt_hashed),
-    ("typed parse failures", _typed_parse_failures),
-    ("explicit limits; sampling only where the API has it", _explicit_sampling),
-    ("tool-loop cap", _tool_loop_cap),
-    ("streaming with cancellation", _streaming_cancellation),
-    ("caching measured", _caching_measured),
-    ("retry with jitter", _retry_with_jitter),
-    ("breaker per provider, with failover", _breaker_failover),
-    ("ledger matches the bill", _ledger_matches),
-    ("budgets refuse before the call", _budget_refuses),
-    ("redaction at the boundary", _redaction),
+_CALL = ("10.call",)
+# (name, the check, the pieces it exercises: exercise ids)
+_ITEMS: list[tuple[str, Item, tuple[str, ...]]] = [
+    ("prompt built by a pure function and hashed", _prompt_hashed, _CALL),
+    (
+        "typed parse failures",
+        _typed_parse_failures,
+        ("10.generate", "05.validate_or_feedback", *_CALL),
+    ),
+    ("explicit limits; sampling only where the API has it", _explicit_sampling, _CALL),
+    ("tool-loop cap", _tool_loop_cap, ("10.with_tools", "06.tool_loop", *_CALL)),
+    (
+        "streaming with cancellation",
+        _streaming_cancellation,
+        ("10.stream", "03.read_event", *_CALL),
+    ),
+    ("caching measured", _caching_measured, ("04.cache_breakpoint", "03.read_event", *_CALL)),
+    ("retry with jitter", _retry_with_jitter, ("07.next_wait", "10.is_infra_error", *_CALL)),
+    (
+        "breaker per provider, with failover",
+        _breaker_failover,
+        ("08.CircuitBreaker", "10.is_infra_error", *_CALL),
+    ),
+    (
+        "no retry or failover on a request's own faults",
+        _own_faults_raise,
+        ("10.is_infra_error", *_CALL),
+    ),
+    ("ledger matches the bill", _ledger_matches, ("03.read_event", "02.estimate_call", *_CALL)),
+    (
+        "budgets refuse before the call",
+        _budget_refuses,
+        ("09.check_budget", "02.estimate_call", *_CALL),
+    ),
+    ("redaction at the boundary", _redaction, ("09.log_attempt", *_CALL)),
+    ("no API key in your logs", _no_key_in_logs, ("09.log_attempt", *_CALL)),
 ]
 
 
 @dataclass
 class ChecklistResult:
-    """Each item's verdict: (name, ticked, detail)."""
+    """Each item's verdict: (name, ticked, detail), and the pieces llmlab's code stood in for."""
 
     items: list[tuple[str, bool, str]] = field(default_factory=list)
+    reference: list[tuple[str, ...]] = field(default_factory=list)  # per item: not yours
 
     @property
     def passed(self) -> bool:
         return all(ok for _, ok, _ in self.items)
 
+    @property
+    def yours(self) -> int:
+        """Items ticked by the learner's own code alone."""
+        return sum(
+            ok and not ref for (_, ok, _), ref in zip(self.items, self.reference, strict=True)
+        )
+
     def report(self) -> str:
-        lines = ["Pre-merge checklist, run against your client:"]
-        for name, ok, detail in self.items:
-            lines.append(f"  [{'x' if ok else ' '}] {name}: {detail}")
+        lines = ["Pre-merge checklist, run against the client make_client builds:"]
+        for (name, ok, detail), ref in zip(self.items, self.reference, strict=True):
+            whose = f"reference: {', '.join(ref)}" if ref else "yours"
+            lines.append(f"  {'✓' if ok else '✗'} {name} ({whose}): {detail}")
         ticked = sum(ok for _, ok, _ in self.items)
         lines.append(f"{ticked}/{len(self.items)} ticked")
+        lines.append(f"your code: {self.yours}/{len(self.items)} items")
         return "\n".join(lines)
+
+
+class _Capture(logging.Handler, io.TextIOBase):
+    """Every log record any logger handles, and every line printed, while an item runs."""
+
+    def __init__(self, lines: list[str]) -> None:
+        logging.Handler.__init__(self)
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        extras = {k: v for k, v in vars(record).items() if k not in _PLAIN_RECORD}
+        self.lines.append(f"{record.name}: {record.getMessage()} {extras!r}")
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            self.lines.append(text)
+        return len(text)
+
+
+_PLAIN_RECORD = set(vars(logging.makeLogRecord({})))
+
+
+@contextlib.contextmanager
+def _capturing(lines: list[str]) -> Iterator[None]:
+    """Copy every record handled by any logger (their own handlers still run) and stdout."""
+    capture = _Capture(lines)
+    original = logging.Logger.handle
+
+    def handle(self: logging.Logger, record: logging.LogRecord) -> None:
+        capture.emit(record)
+        original(self, record)
+
+    logging.Logger.handle = handle  # type: ignore[method-assign]
+    try:
+        with contextlib.redirect_stdout(capture):
+            yield
+    finally:
+        logging.Logger.handle = original  # type: ignore[method-assign]
+
+
+def _not_yours(client: Any, pieces: tuple[str, ...]) -> tuple[str, ...]:
+    """The pieces among ``pieces`` where ``client`` runs llmlab's code (all, if it cannot say)."""
+    provenance = getattr(client, "provenance", None)
+    mine = provenance() if callable(provenance) else {}
+    return tuple(sorted(p for p in pieces if not mine.get(p, False)))
+
+
+def _dropped_overrides(client: Any, env: _Env) -> str:
+    if getattr(client, "ledger", env.ledger) is not env.ledger:
+        return (
+            "make_client ignored the checker's overrides (its ledger is not the one passed): "
+            "build with {**settings, **overrides}"
+        )
+    return ""
 
 
 def checklist(
     make_client: Callable[..., Any], eval_set: Sequence[Mapping[str, Any]] = ()
 ) -> ChecklistResult:
     """Run every item against clients from ``make_client(**overrides)``; print and return."""
-    items = [*_ITEMS, ("an eval set", _eval_item(eval_set))]
+    items = [*_ITEMS, ("an eval set", _eval_item(eval_set), ("10.generate", *_CALL))]
     result = ChecklistResult()
 
     async def run_all(tmp: Path) -> None:
-        for n, (name, item) in enumerate(items):
+        for n, (name, item, pieces) in enumerate(items):
             sim = Simulator(seed=100 + n, time_scale=0.002)
             env = _new_env(tmp, n, sim, {"tiny": 0.000001})
-            with mock(sim=sim):  # innermost mock wins: the checker's simulator answers
+            client: Any = None
+            with mock(sim=sim), _capturing(env.captured):  # the checker's simulator answers
                 try:
-                    ok, detail = await item(_make(make_client, env), env)
+                    client = _make(make_client, env)
+                    dropped = _dropped_overrides(client, env)
+                    ok, detail = (False, dropped) if dropped else await item(client, env)
                 except Exception as exc:  # the learner's bug is a verdict, not a crash
                     ok, detail = False, f"raised {type(exc).__name__}: {str(exc)[:120]}"
             env.ledger.conn.close()
             result.items.append((name, ok, detail))
+            result.reference.append(_not_yours(client, pieces))
 
     with tempfile.TemporaryDirectory() as tmp:
         run_async(lambda: run_all(Path(tmp)))

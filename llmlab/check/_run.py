@@ -6,7 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from llmlab.check._registry import Case, get
+from llmlab.check import _persist
+from llmlab.check._registry import _REGISTRY, Case, _load, get
 from llmlab.check._sandbox import learner_line_of_traceback, shorten, supervise
 from llmlab.check._stub import unwritten
 
@@ -72,7 +73,27 @@ class CheckResult:
         )
 
 
-_results: dict[str, CheckResult] = {}
+# exercise id -> (the candidate checked, its code's fingerprint, the verdict): a function
+# redefined after it passed is a different candidate, so it is checked again before use
+_results: dict[str, tuple[Any, tuple[int, ...], CheckResult]] = {}
+
+
+def _fingerprint(candidate: Any) -> tuple[int, ...]:
+    """Identity of the candidate and of each function's code (a patched method changes it)."""
+    codes = [id(getattr(f, "__code__", f)) for f in _persist.functions_of(candidate)]
+    return (id(candidate), *codes)
+
+
+def _remember(exercise_id: str, candidate: Any, result: CheckResult) -> CheckResult:
+    _results[exercise_id] = (candidate, _fingerprint(candidate), result)
+    return result
+
+
+def _cached(exercise_id: str, candidate: Any) -> CheckResult | None:
+    entry = _results.get(exercise_id)
+    if entry is None or entry[0] is not candidate or entry[1] != _fingerprint(candidate):
+        return None
+    return entry[2]
 
 
 def _describe_crash(exc: BaseException, current: str) -> str:
@@ -96,15 +117,13 @@ def run(exercise_id: str, candidate: Any, *, time_limit: float | None = None) ->
     missing, written = unwritten(candidate, ex.parts)
     if missing and not written:
         result.attempted = False
-        _results[exercise_id] = result
-        return result
+        return _remember(exercise_id, candidate, result)
     if missing:
         result.error = (
             f"{len(ex.parts) - len(missing)} of {len(ex.parts)} methods written; still the stub "
             f"(raise NotImplementedError): {', '.join(missing)}. Write those, then run again."
         )
-        _results[exercise_id] = result
-        return result
+        return _remember(exercise_id, candidate, result)
     outcome = supervise(lambda: ex.checker(candidate), limit)
     result.output = outcome.output
     for case in outcome.cases:
@@ -119,25 +138,63 @@ def run(exercise_id: str, candidate: Any, *, time_limit: float | None = None) ->
     elif outcome.crash is not None:
         result.error = _describe_crash(outcome.crash, outcome.current)
     result.passed = not result.failures and not result.error
-    _results[exercise_id] = result
-    return result
+    return _remember(exercise_id, candidate, result)
 
 
 def check(exercise_id: str, candidate: Any) -> CheckResult:
-    """Run exercise ``exercise_id``'s hidden cases against ``candidate`` and print feedback."""
+    """Run exercise ``exercise_id``'s hidden cases against ``candidate`` and print feedback.
+
+    A pass keeps the learner's code in ``my_client/`` (see :mod:`llmlab.check._persist`), so
+    later labs build on it.
+    """
     result = run(exercise_id, candidate)
-    print(result.report())
+    report = result.report()
+    if result.passed:
+        note = _persist.save(exercise_id, candidate)
+        report += f"\n{note}" if note else ""
+    print(report)
     return result
 
 
-def solution_or_reference(exercise_id: str, candidate: T) -> T:
-    """The learner's ``candidate`` if it passed its check, else llmlab's reference (with a note).
+def _registered(exercise_id: str) -> bool:
+    _load()
+    return exercise_id in _REGISTRY
 
-    Later cells call this so an unsolved notebook still runs top to bottom.
+
+def reference_for(exercise_id: str) -> Any:
+    """llmlab's reference for ``exercise_id`` (an unknown id is an ExerciseError naming it)."""
+    return get(exercise_id).reference
+
+
+def mine(exercise_id: str, candidate: Any = None) -> Any:
+    """The learner's passing code for ``exercise_id``, else llmlab's reference (with a note).
+
+    In order: ``candidate`` if it passes its check (a redefinition is checked again), the
+    code kept in ``my_client/`` when it last passed, else the reference.
     """
-    result = _results.get(exercise_id) or run(exercise_id, candidate)
-    if result.passed:
-        return candidate
-    reference: T = get(exercise_id).reference
+    if candidate is not None and _registered(exercise_id):
+        result = _cached(exercise_id, candidate) or run(exercise_id, candidate)
+        if result.passed:
+            return candidate
+    try:
+        kept = _persist.load(exercise_id)
+    except Exception as exc:  # a hand-edited file that no longer runs
+        print(f"(note: {_persist.path_for(exercise_id).name} does not load: {exc!r})")
+        kept = None
+    if kept is not None:
+        if candidate is not None:
+            print(
+                f"(note: using your {exercise_id} kept in {_persist.my_code_dir().name}/; "
+                "the one in this notebook does not pass its check)"
+            )
+        return kept
     print(f"(note: using llmlab's reference for {exercise_id} until yours passes its check)")
-    return reference
+    return reference_for(exercise_id)
+
+
+def solution_or_reference(exercise_id: str, candidate: T) -> T:
+    """The learner's ``candidate`` if it passes its check, else their kept code, else llmlab's
+    reference (with a note). Later cells call this so an unsolved notebook runs top to bottom.
+    """
+    chosen: T = mine(exercise_id, candidate)
+    return chosen

@@ -20,19 +20,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import inspect
 import json
+import logging
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field, replace
-from functools import partial
-from types import TracebackType
 from typing import Any, Literal
 
 import anthropic
 import openai
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from llmlab._exceptions import (
     CircuitOpenError,
@@ -46,33 +54,33 @@ from llmlab.reference._client_wire import (
     Message,
     anthropic_kwargs,
     openai_kwargs,
-    prompt_estimate,
-    read_anthropic_event,
     read_openai_chunk,
 )
-from llmlab.reference.breaker import CircuitBreaker
 from llmlab.reference.breaker import is_infra_error as breaker_is_infra_error
 from llmlab.reference.cost import ContextWindowError
-from llmlab.reference.ledger import Ledger, check_budget, estimate_usd
-from llmlab.reference.retry import (
-    backoff_delay,
-    error_type,
-    retry_after_seconds,
-)
-from llmlab.reference.tools import ToolCall, ToolResult, ToolSpec, run_tool
+from llmlab.reference.ledger import Ledger
+from llmlab.reference.retry import error_type
+from llmlab.reference.tools import ModelTurn, ToolCall, ToolResult, ToolSpec
 from llmlab.sim import DEFAULT_MODEL, MODELS
 
 __all__ = [
+    "METHOD_IDS",
+    "PIECE_IDS",
+    "Attempt",
+    "ClientBase",
+    "Conversation",
     "LLMClient",
     "LLMRequest",
     "LLMResult",
-    "LLMStream",
     "Message",
+    "StreamInterruptedError",
+    "TextPipe",
     "ToolRun",
     "Usage",
     "build_prompt",
     "is_infra_error",
     "prompt_hash",
+    "reference_pieces",
 ]
 
 Provider = Literal["anthropic", "openai"]
@@ -208,14 +216,98 @@ def is_infra_error(exc: BaseException) -> bool:
     return sdk_error and in_stream and error_type(exc) in STREAM_ERROR_TYPES
 
 
-class LLMClient:
-    """A disciplined client over ``anthropic.AsyncAnthropic`` and ``openai.AsyncOpenAI``.
+class StreamInterruptedError(Exception):
+    """A stream failed after its text reached the caller: a retry would show that text twice."""
 
-    ``order`` is the failover order (default: Anthropic first, where configured). ``sleep``,
-    ``clock`` and ``rand`` are injected for tests; ``timeout`` bounds one attempt (and each
-    stall of a stream) in real seconds. ``ledger`` receives one row per attempt.
-    ``is_infra`` decides which errors are retried and failed over (the rest raise at once).
+
+@dataclass
+class Attempt:
+    """One attempt at one provider: what it is for and what its stream delivered so far."""
+
+    provider: str
+    request: LLMRequest
+    tokens_in: int  # the estimate before sending (the row's input if the stream died first)
+    acc: Accumulated
+    started: float = field(default_factory=time.perf_counter)
+    first_text: float | None = None
+
+
+class _DropCallRecord(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == "llm_call" and record.levelno < logging.ERROR)
+
+
+@contextlib.contextmanager
+def _unlogged(logger: logging.Logger) -> Iterator[None]:
+    """Hold back the ledger's own per-call record (a write failure still logs its ERROR)."""
+    drop = _DropCallRecord()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
+class _CountingBreaker:
+    """The learner's breaker, with the refusals it hands out counted in the client's stats."""
+
+    def __init__(self, breaker: Any, stats: Counter[str]) -> None:
+        self._breaker, self._stats = breaker, stats
+
+    def before_call(self) -> None:
+        try:
+            self._breaker.before_call()
+        except CircuitOpenError:
+            self._stats["open_refusals"] += 1
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._breaker, name)
+
+
+#: the pieces of labs 02-10 a client is built from (their references: the exercise registry)
+PIECE_IDS = (
+    "02.estimate_call",
+    "03.read_event",
+    "04.cache_breakpoint",
+    "05.validate_or_feedback",
+    "06.tool_loop",
+    "07.next_wait",
+    "08.CircuitBreaker",
+    "09.check_budget",
+    "09.log_attempt",
+    "10.is_infra_error",
+)
+#: the methods lab 10 has the learner write, by exercise id
+METHOD_IDS = {
+    "10.call": "call",
+    "10.generate": "generate",
+    "10.stream": "stream",
+    "10.with_tools": "with_tools",
+}
+
+
+def reference_pieces() -> dict[str, Any]:
+    """llmlab's own version of every piece, by exercise id."""
+    from llmlab.check._run import reference_for  # the registry imports this module
+
+    return {piece: reference_for(piece) for piece in PIECE_IDS}
+
+
+class ClientBase:
+    """The plumbing of an ``LLMClient`` that is not the lesson: settings, SDK clients, wires.
+
+    Lab 10's learner subclasses it and writes ``call``, ``generate``, ``stream`` and
+    ``with_tools``; :class:`LLMClient` is this base with llmlab's own methods. ``pieces`` maps
+    exercise ids (:data:`PIECE_IDS`) to the code the client runs: the learner's passing pieces
+    of labs 02-09, else llmlab's. ``order`` is the failover order (default: Anthropic first,
+    where configured). ``sleep``, ``clock`` and ``rand`` are injected for tests; ``timeout``
+    bounds one attempt (and each stall of a stream) in real seconds. ``ledger`` receives one
+    row per attempt; ``is_infra`` decides which errors are retried and failed over.
     """
+
+    #: the pieces instances of this class use (None: llmlab's); a subclass sets its own
+    pieces: Mapping[str, Any] | None = None
 
     def __init__(
         self,
@@ -235,7 +327,8 @@ class LLMClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
-        is_infra: Callable[[BaseException], bool] = is_infra_error,
+        is_infra: Callable[[BaseException], bool] | None = None,
+        pieces: Mapping[str, Any] | None = None,
     ) -> None:
         given = {"anthropic": anthropic, "openai": openai}
         self.order: list[str] = list(order or [p for p in ("anthropic", "openai") if given[p]])
@@ -246,6 +339,10 @@ class LLMClient:
                 raise ValueError(f"order names {name!r} but no {name}= client was given")
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        chosen = {**reference_pieces(), **(type(self).pieces or {}), **(pieces or {})}
+        if is_infra is not None:
+            chosen["10.is_infra_error"] = is_infra
+        self.piece: dict[str, Any] = chosen  # exercise id -> the code this client runs
         # The SDKs retry by themselves (2 retries by default): retries would multiply.
         self.sdk = {n: given[n].with_options(max_retries=0, timeout=timeout) for n in self.order}
         defaults: dict[str, str] = {str(k): v for k, v in DEFAULT_MODEL.items()}
@@ -253,27 +350,38 @@ class LLMClient:
         for name, model in self.models.items():
             if model not in MODELS or MODELS[model].provider != name:
                 raise ValueError(f"unknown {name} model {model!r}")
+        self.stats: Counter[str] = Counter()  # "attempts", "ok", "failed", "open_refusals", ...
+        breaker_class = chosen["08.CircuitBreaker"]
         self.breakers = {
-            n: CircuitBreaker(breaker_threshold, breaker_reset, clock) for n in self.order
+            n: _CountingBreaker(breaker_class(breaker_threshold, breaker_reset, clock), self.stats)
+            for n in self.order
         }
         self.ledger = ledger
         self.max_attempts = max_attempts
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self.max_retry_after = max_retry_after
-        self.sleep, self.rand = sleep, rand
-        self.is_infra = is_infra  # the one decision: retry / fail over, or raise at once
-        self.stats: Counter[str] = Counter()  # "attempts", "ok", "failed", "open_refusals", ...
+        self._sleep, self.rand = sleep, rand
+        self.is_infra: Callable[[BaseException], bool] = chosen["10.is_infra_error"]
         self.rows: list[dict[str, Any]] = []  # every attempt's ledger row, in order
         self._reserved: dict[str, float] = {}  # tenant -> USD of calls in flight
 
+    def provenance(self) -> dict[str, bool]:
+        """Exercise id -> True where this client runs the learner's code, False for llmlab's."""
+        refs = reference_pieces()
+        out = {piece: self.piece[piece] is not refs[piece] for piece in PIECE_IDS}
+        for piece, method in METHOD_IDS.items():
+            out[piece] = getattr(type(self), method, None) is not getattr(LLMClient, method)
+        return out
+
     # -- before the call ----------------------------------------------------------------------
-    def _kwargs(
+    def params(
         self,
         provider: str,
         request: LLMRequest,
-        tools: Mapping[str, ToolSpec] | None,
-        schema: type[BaseModel] | None,
+        tools: Mapping[str, ToolSpec] | None = None,
+        schema: type[BaseModel] | None = None,
     ) -> dict[str, Any]:
+        """The SDK keyword arguments for ``request`` on ``provider`` (the wire translation)."""
         common: dict[str, Any] = {
             "model": self.models[provider],
             "system": request.system,
@@ -284,174 +392,168 @@ class LLMClient:
             "schema": schema,
         }
         if provider == "anthropic":  # no sampling parameters under API version 2026-10-21
-            return anthropic_kwargs(cache_system=request.cache_system, **common)
+            kwargs = anthropic_kwargs(cache_system=False, **common)
+            if request.cache_system:
+                kwargs = self.piece["04.cache_breakpoint"](kwargs, self.models[provider])
+            return kwargs
         return openai_kwargs(temperature=request.temperature, top_p=request.top_p, **common)
+
+    def estimate_call(self, provider: str, params: dict[str, Any]) -> tuple[int, float]:
+        """(input tokens, worst-case USD) of ``params`` on ``provider``: your 02.estimate_call.
+
+        Raises :class:`ContextWindowError` before anything is sent if the prompt and
+        ``max_tokens`` do not fit the model's window.
+        """
+        model = self.models[provider]
+        tokens_in, usd = self.piece["02.estimate_call"](provider, model, params)
+        limit = params.get("max_tokens", params.get("max_completion_tokens", 0))
+        window = MODELS[model].context_window
+        if tokens_in + limit > window:
+            raise ContextWindowError(
+                f"{tokens_in} prompt tokens + max_tokens={limit} > the "
+                f"{window}-token context window of {model}"
+            )
+        return int(tokens_in), float(usd)
 
     def estimate(self, request: LLMRequest, provider: str | None = None) -> tuple[int, float]:
         """(input tokens, worst-case USD) of ``request`` on ``provider``, counted locally."""
         provider = provider or self.order[0]
-        model = self.models[provider]
-        tokens_in = prompt_estimate(provider, model, self._kwargs(provider, request, None, None))
-        usd = estimate_usd(
-            model, input_tokens=tokens_in, max_tokens=request.max_tokens, provider=provider
-        )
-        return tokens_in, usd
+        return self.estimate_call(provider, self.params(provider, request))
 
-    def _admit(self, provider: str, request: LLMRequest, tokens_in: int) -> float:
-        """Window and budget checks before anything is sent; returns the USD reserved."""
-        model = self.models[provider]
-        window = MODELS[model].context_window
-        if tokens_in + request.max_tokens > window:
-            raise ContextWindowError(
-                f"{tokens_in} prompt tokens + max_tokens={request.max_tokens} > the "
-                f"{window}-token context window of {model}"
-            )
-        if self.ledger is None or request.tenant not in self.ledger.budgets:
-            return 0.0
-        usd = estimate_usd(
-            model, input_tokens=tokens_in, max_tokens=request.max_tokens, provider=provider
-        )
+    @contextlib.contextmanager
+    def admitted(self, provider: str, request: LLMRequest, worst_usd: float) -> Iterator[None]:
+        """The tenant's budget check before anything is sent (your 09.check_budget); the worst
+        case stays reserved for the tenant while the attempt is in flight."""
+        budgets = self.ledger.budgets if self.ledger is not None else {}
+        if request.tenant not in budgets or self.ledger is None:
+            yield
+            return
         # Calls in flight have not written their rows yet: count their worst case too.
-        check_budget(
+        self.piece["09.check_budget"](
             self.ledger.conn,
             request.tenant,
-            usd + self._reserved.get(request.tenant, 0.0),
-            self.ledger.budgets[request.tenant],
+            worst_usd + self._reserved.get(request.tenant, 0.0),
+            budgets[request.tenant],
         )
-        self._reserved[request.tenant] = self._reserved.get(request.tenant, 0.0) + usd
-        return usd
+        self._reserved[request.tenant] = self._reserved.get(request.tenant, 0.0) + worst_usd
+        try:
+            yield
+        finally:
+            self._reserved[request.tenant] -= worst_usd
+
+    def next_wait(self, exc: BaseException, attempt: int) -> float | None:
+        """Seconds before attempt ``attempt + 1`` (None: fail over now): your 07.next_wait."""
+        wait = self.piece["07.next_wait"](
+            exc,
+            attempt,
+            base=self.backoff_base,
+            cap=self.backoff_cap,
+            max_retry_after=self.max_retry_after,
+            rand=self.rand,
+        )
+        return None if wait is None else float(wait)
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait before a retry (the injected sleep; counted as a retry)."""
+        self.stats["retries"] += 1
+        await self._sleep(seconds)
 
     # -- one attempt --------------------------------------------------------------------------
-    async def _attempt(
+    def new_attempt(self, provider: str, request: LLMRequest, tokens_in: int) -> Attempt:
+        """Start one attempt's bookkeeping (its clock starts now)."""
+        self.stats["attempts"] += 1
+        return Attempt(provider, request, tokens_in, Accumulated(provider, self.models[provider]))
+
+    async def send(
         self,
-        provider: str,
-        kwargs: dict[str, Any],
-        acc: Accumulated,
-        on_text: Callable[[str], Awaitable[None]] | None,
-        marks: dict[str, float],
+        attempt: Attempt,
+        params: dict[str, Any],
+        on_text: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
-        sdk = self.sdk[provider]
-        if provider == "anthropic":
-            events = await sdk.messages.create(stream=True, **kwargs)
-            read: Callable[[Accumulated, Any], str] = read_anthropic_event
+        """Send ``params`` as one streamed attempt and read it to its end (your 03.read_event
+        for Anthropic's events); raises what the SDK or the stream raised.
+
+        A caller that stops reading cancels the attempt: its row is recorded here and the
+        cancellation goes on. A failure after text reached ``on_text`` is raised as
+        :class:`StreamInterruptedError` (a retry would repeat that text).
+        """
+        try:
+            await self._read(attempt, params, on_text)
+        except asyncio.CancelledError as exc:  # the caller stopped reading: we hung up
+            self.record(attempt, exc)
+            if attempt.acc.request_id is not None:
+                self.breakers[attempt.provider].record_success()  # it was answering
+            raise
+        except Exception as exc:
+            if attempt.first_text is not None and on_text is not None:
+                raise StreamInterruptedError(
+                    f"{attempt.provider} stream failed after its text reached the caller "
+                    f"({type(exc).__name__}): not retried"
+                ) from exc
+            raise
+
+    async def _read(
+        self,
+        attempt: Attempt,
+        params: dict[str, Any],
+        on_text: Callable[[str], Awaitable[None]] | None,
+    ) -> None:
+        sdk, acc = self.sdk[attempt.provider], attempt.acc
+        if attempt.provider == "anthropic":
+            events = await sdk.messages.create(stream=True, **params)
+            read: Callable[[Accumulated, Any], str] = self.piece["03.read_event"]
         else:
-            events = await sdk.chat.completions.create(**kwargs)
+            events = await sdk.chat.completions.create(**params)
             read = read_openai_chunk
         async with events:  # closing the stream closes the connection: billing stops
             async for event in events:
                 text = read(acc, event)
                 if text:
-                    marks.setdefault("ttft", time.perf_counter())
+                    if attempt.first_text is None:
+                        attempt.first_text = time.perf_counter()
                     if on_text is not None:
                         await on_text(text)
         if not acc.complete:
-            raise _StreamEndedEarly(f"{provider} stream ended before its final event")
+            raise _StreamEndedEarly(f"{attempt.provider} stream ended before its final event")
 
-    def _record(
-        self,
-        request: LLMRequest,
-        acc: Accumulated,
-        estimate: int,
-        started: float,
-        marks: dict[str, float],
-        error: BaseException | None,
-    ) -> dict[str, Any]:
-        uncached, output, write, read, usd = acc.priced(estimate)
+    def record(self, attempt: Attempt, error: BaseException | None = None) -> dict[str, Any]:
+        """The attempt's ledger row (one per attempt, ok or not), logged by your 09.log_attempt."""
+        acc = attempt.acc
+        uncached, output, write, read, usd = acc.priced(attempt.tokens_in)
         if acc.request_id is None:  # never served: nothing generated, nothing billed
             uncached = output = write = read = 0
             usd = 0.0
         status = getattr(error, "status_code", None)
+        first = attempt.first_text
         row: dict[str, Any] = {
             "request_id": acc.request_id,
             "provider": acc.provider,
             "model": acc.model,
-            "feature": request.feature,
-            "tenant": request.tenant,
+            "feature": attempt.request.feature,
+            "tenant": attempt.request.tenant,
             "prompt_tokens": uncached + write + read,
             "completion_tokens": output,
             "cache_read_tokens": read,
             "cache_write_tokens": write,
             "cost_usd": usd,
-            "latency_ms": (time.perf_counter() - started) * 1000,
-            "ttft_ms": (marks["ttft"] - started) * 1000 if "ttft" in marks else None,
+            "latency_ms": (time.perf_counter() - attempt.started) * 1000,
+            "ttft_ms": None if first is None else (first - attempt.started) * 1000,
             "status": "ok" if error is None else "error",
             "error": None
             if error is None
             else type(error).__name__ + (f" {status}" if status is not None else ""),
         }
+        self.stats["ok" if error is None else "failed"] += 1
         if self.ledger is not None:
-            row = self.ledger.record(row, prompt_hash(request))
+            with _unlogged(self.ledger.logger):  # the ledger writes the row; your piece logs it
+                row = self.ledger.record(row, prompt_hash(attempt.request))
+            self.piece["09.log_attempt"](self.ledger.logger, row, trace_id=row["trace_id"])
         self.rows.append(row)
         return row
 
-    # -- the one path every call takes --------------------------------------------------------
-    async def _call(
-        self,
-        request: LLMRequest,
-        *,
-        tools: Mapping[str, ToolSpec] | None = None,
-        schema: type[BaseModel] | None = None,
-        on_text: Callable[[str], Awaitable[None]] | None = None,
-    ) -> LLMResult:
-        errors: dict[str, BaseException] = {}
-        attempts = 0
-        for provider in self.order:
-            model, breaker = self.models[provider], self.breakers[provider]
-            kwargs = self._kwargs(provider, request, tools, schema)
-            estimate = prompt_estimate(provider, model, kwargs)
-            for attempt in range(self.max_attempts):
-                reserved = self._admit(provider, request, estimate)
-                try:
-                    try:
-                        breaker.before_call()
-                    except CircuitOpenError as exc:
-                        self.stats["open_refusals"] += 1
-                        errors[provider] = exc
-                        break  # fail over now: waiting would only queue behind the outage
-                    attempts += 1
-                    self.stats["attempts"] += 1
-                    acc = Accumulated(provider, model)
-                    marks: dict[str, float] = {}
-                    started = time.perf_counter()
-                    try:
-                        await self._attempt(provider, kwargs, acc, on_text, marks)
-                    except asyncio.CancelledError as exc:  # the caller stopped reading
-                        self._record(request, acc, estimate, started, marks, exc)
-                        if acc.request_id is not None:
-                            breaker.record_success()  # it was answering; we hung up
-                        raise
-                    except Exception as exc:
-                        self._record(request, acc, estimate, started, marks, exc)
-                        self.stats["failed"] += 1
-                        if not self.is_infra(exc):
-                            breaker.record_success()  # the provider is up; the request is wrong
-                            raise
-                        breaker.record_failure()
-                        errors[provider] = exc
-                        if "ttft" in marks and on_text is not None:
-                            raise  # text already reached the caller: a retry would repeat it
-                    else:
-                        breaker.record_success()
-                        row = self._record(request, acc, estimate, started, marks, None)
-                        self.stats["ok"] += 1
-                        return self._result(acc, row, attempts)
-                finally:
-                    if reserved:
-                        self._reserved[request.tenant] -= reserved
-                if attempt == self.max_attempts - 1:
-                    break
-                wait = retry_after_seconds(errors[provider])
-                if wait is not None and wait > self.max_retry_after:
-                    break  # the provider asked for longer than we wait: try the next one
-                if wait is None:
-                    wait = backoff_delay(attempt, self.backoff_base, self.backoff_cap, self.rand)
-                self.stats["retries"] += 1
-                await self.sleep(wait)
-        summary = "; ".join(f"{p}: {type(e).__name__}" for p, e in errors.items())
-        raise ProviderUnavailableError(f"every provider failed ({summary})", errors)
-
-    @staticmethod
-    def _result(acc: Accumulated, row: Mapping[str, Any], attempts: int) -> LLMResult:
+    def result(self, attempt: Attempt, row: Mapping[str, Any], attempts: int) -> LLMResult:
+        """The typed answer of a successful attempt (``attempts``: across providers)."""
+        acc = attempt.acc
         return LLMResult(
             text="".join(acc.text),
             provider=acc.provider,
@@ -471,7 +573,177 @@ class LLMClient:
             tool_calls=tuple(acc.calls()),
         )
 
-    # -- the public surface -------------------------------------------------------------------
+    # -- helpers for structured output and tools ------------------------------------------------
+    def respond_call(self, result: LLMResult) -> ToolCall:
+        """The forced ``respond`` tool call that carries structured output."""
+        call = next((c for c in result.tool_calls if c.name == RESPOND), None)
+        if call is None:
+            raise StructuredOutputError(f"{result.provider} answered without {RESPOND}")
+        return call
+
+    def validate_or_feedback(
+        self, schema: type[BaseModel], call: ToolCall, context: Mapping[str, Any] | None
+    ) -> tuple[BaseModel | None, str | None]:
+        """Your 05.validate_or_feedback on the call's arguments."""
+        out: tuple[BaseModel | None, str | None] = self.piece["05.validate_or_feedback"](
+            schema, call.arguments, dict(context) if context is not None else None
+        )
+        return out
+
+    def feedback_turns(self, call: ToolCall, feedback: str) -> tuple[Message, Message]:
+        """The two turns that send ``feedback`` back: the model's call, then an error result."""
+        self.stats["validation_retries"] += 1
+        return (
+            Message("assistant", tool_calls=(call,)),
+            Message("user", tool_results=(ToolResult(call.id, feedback, True),)),
+        )
+
+    def conversation(self, request: LLMRequest, tools: Mapping[str, ToolSpec]) -> Conversation:
+        """A ``call_model`` for your 06.tool_loop that carries the conversation through
+        :meth:`call`; ``.run(loop)`` turns the loop's result into a :class:`ToolRun`."""
+        return Conversation(self, request, tools)
+
+    async def tool_loop(
+        self,
+        call_model: Callable[..., Awaitable[Any]],
+        tools: Mapping[str, ToolSpec],
+        *,
+        max_turns: int,
+    ) -> Any:
+        """Your 06.tool_loop, over ``tools`` whose functions may be sync or async."""
+        specs = {name: replace(spec, fn=_awaitable(spec.fn)) for name, spec in tools.items()}
+        return await self.piece["06.tool_loop"](call_model, specs, max_turns=max_turns)
+
+
+def _awaitable(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """``fn`` as an async function (lab 06's tool loop awaits every tool)."""
+
+    async def run(**arguments: Any) -> Any:
+        out = fn(**arguments)
+        return await out if inspect.isawaitable(out) else out
+
+    return run
+
+
+class Conversation:
+    """The model side of a tool loop: each turn goes through the client's :meth:`call`."""
+
+    def __init__(
+        self, client: ClientBase, request: LLMRequest, tools: Mapping[str, ToolSpec]
+    ) -> None:
+        self.client, self.request, self.tools = client, request, tools
+        self.messages = list(request.messages)
+        self.responses: list[LLMResult] = []
+
+    async def __call__(self, results: Sequence[ToolResult]) -> ModelTurn:
+        if results:
+            self.messages.append(Message("user", tool_results=tuple(results)))
+        call: Any = self.client.call  # type: ignore[attr-defined]  # the subclass's method
+        result: LLMResult = await call(
+            replace(self.request, messages=tuple(self.messages)), tools=self.tools
+        )
+        self.responses.append(result)
+        if result.tool_calls:
+            self.messages.append(Message("assistant", result.text, tool_calls=result.tool_calls))
+        return ModelTurn(result.text, list(result.tool_calls))
+
+    def run(self, loop: Any) -> ToolRun:
+        """The loop's outcome with this conversation's responses."""
+        return ToolRun(
+            answer=loop.answer,
+            stopped=loop.stopped,
+            turns=loop.turns,
+            calls=list(loop.calls),
+            results=list(loop.results),
+            responses=list(self.responses),
+        )
+
+
+class TextPipe:
+    """A queue of one between a call and its reader: ``put`` waits until the reader took the
+    last piece, so the provider's stream is read only as fast as the caller reads.
+
+    ``start(call)`` runs the call in a task; iterate the pipe for the text; ``result`` holds
+    the call's :class:`LLMResult` once it finished (its error is raised to the reader).
+    """
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self.result: LLMResult | None = None
+
+    async def put(self, text: str) -> None:
+        await self._queue.put(text)
+
+    def start(self, call: Awaitable[LLMResult]) -> asyncio.Task[None]:
+        async def produce() -> None:
+            try:
+                self.result = await call
+            except Exception as exc:
+                self._error = exc
+            await self._queue.put(None)
+
+        return asyncio.ensure_future(produce())
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._texts()
+
+    async def _texts(self) -> AsyncIterator[str]:
+        while (text := await self._queue.get()) is not None:
+            yield text
+        if self._error is not None:
+            raise self._error
+
+
+class LLMClient(ClientBase):
+    """A disciplined client over ``anthropic.AsyncAnthropic`` and ``openai.AsyncOpenAI``:
+    :class:`ClientBase` with llmlab's own ``call``, ``generate``, ``stream``, ``with_tools``.
+    """
+
+    async def call(
+        self,
+        request: LLMRequest,
+        *,
+        tools: Mapping[str, ToolSpec] | None = None,
+        schema: type[BaseModel] | None = None,
+        on_text: Callable[[str], Awaitable[None]] | None = None,
+    ) -> LLMResult:
+        """The one path every call takes: estimate, budget, breaker, attempt, row; retry infra
+        errors with waits; fail over when a provider is exhausted or open; raise the rest."""
+        errors: dict[str, BaseException] = {}
+        attempts = 0
+        for provider in self.order:
+            params = self.params(provider, request, tools, schema)
+            tokens_in, worst_usd = self.estimate_call(provider, params)
+            breaker = self.breakers[provider]
+            for n in range(self.max_attempts):
+                with self.admitted(provider, request, worst_usd):
+                    try:
+                        breaker.before_call()
+                    except CircuitOpenError as exc:
+                        errors[provider] = exc
+                        break  # fail over now: waiting would only queue behind the outage
+                    attempts += 1
+                    attempt = self.new_attempt(provider, request, tokens_in)
+                    try:
+                        await self.send(attempt, params, on_text)
+                    except Exception as exc:
+                        self.record(attempt, exc)
+                        if not self.is_infra(exc):
+                            breaker.record_success()  # the provider is up; the request is wrong
+                            raise
+                        breaker.record_failure()
+                        errors[provider] = exc
+                    else:
+                        breaker.record_success()
+                        return self.result(attempt, self.record(attempt), attempts)
+                wait = self.next_wait(errors[provider], n)
+                if wait is None or n == self.max_attempts - 1:
+                    break  # out of attempts, or the provider asked for longer than we wait
+                await self.sleep(wait)
+        summary = "; ".join(f"{p}: {type(e).__name__}" for p, e in errors.items())
+        raise ProviderUnavailableError(f"every provider failed ({summary})", errors)
+
     async def generate(
         self,
         request: LLMRequest,
@@ -487,40 +759,34 @@ class LLMClient:
         not validate, :class:`~llmlab.StructuredOutputError` (never unvalidated data).
         """
         if schema is None:
-            return await self._call(request)
+            return await self.call(request)
         messages = request.messages
-        last: ValidationError | None = None
         for _ in range(max_validation_attempts):
-            result = await self._call(replace(request, messages=messages), schema=schema)
-            call = next((c for c in result.tool_calls if c.name == RESPOND), None)
-            if call is None:
-                raise StructuredOutputError(f"{result.provider} answered without {RESPOND}")
-            try:
-                parsed = schema.model_validate(call.arguments, context=dict(context or {}))
-            except ValidationError as exc:
-                last = exc
-                self.stats["validation_retries"] += 1
-                feedback = ToolResult(
-                    call.id, f"Validation Error found:\n{exc}\nFix the errors and call again.", True
-                )
-                messages = (
-                    *messages,
-                    Message("assistant", tool_calls=(call,)),
-                    Message("user", tool_results=(feedback,)),
-                )
-                continue
-            return replace(result, parsed=parsed)
+            result = await self.call(replace(request, messages=messages), schema=schema)
+            call = self.respond_call(result)
+            parsed, feedback = self.validate_or_feedback(schema, call, context)
+            if parsed is not None:
+                return replace(result, parsed=parsed)
+            messages = (*messages, *self.feedback_turns(call, str(feedback)))
         raise StructuredOutputError(
             f"no valid {schema.__name__} after {max_validation_attempts} answers"
-        ) from last
+        )
 
-    def stream(self, request: LLMRequest) -> LLMStream:
+    @contextlib.asynccontextmanager
+    async def stream(self, request: LLMRequest) -> AsyncIterator[TextPipe]:
         """``async with client.stream(req) as s: async for text in s: ...``; then ``s.result``.
 
         Leaving the block early cancels the request: the connection closes and the provider
         stops generating (and billing). Retries and failover happen only before the first text.
         """
-        return LLMStream(self, request)
+        pipe = TextPipe()
+        task = pipe.start(self.call(request, on_text=pipe.put))
+        try:
+            yield pipe
+        finally:
+            task.cancel()  # the caller stopped reading (or finished): hang up on the provider
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def with_tools(
         self,
@@ -530,7 +796,7 @@ class LLMClient:
         side_effects: Collection[str] = (),
         max_turns: int = 5,
     ) -> ToolRun:
-        """Call the model, run the tools it asks for (concurrently), feed results back; repeat.
+        """Call the model, run the tools it asks for, feed results back; repeat (06.tool_loop).
 
         Tools named in ``side_effects`` receive ``idempotency_key=`` built from the request's
         key, the tool and its ordinal in this run: a replay of the same request repeats the
@@ -538,82 +804,19 @@ class LLMClient:
         """
         if side_effects and request.idempotency_key is None:
             raise ValueError("side-effecting tools need LLMRequest(idempotency_key=...)")
-        unknown = set(side_effects) - set(tools)
-        if unknown:
-            raise ValueError(f"side_effects names unknown tools: {sorted(unknown)}")
-        run = ToolRun()
-        messages = list(request.messages)
         ordinal: Counter[str] = Counter()
-        for _ in range(max_turns):
-            result = await self._call(replace(request, messages=tuple(messages)), tools=tools)
-            run.turns += 1
-            run.responses.append(result)
-            if not result.tool_calls:
-                run.answer, run.stopped = result.text, "answer"
-                return run
-            messages.append(Message("assistant", result.text, tool_calls=result.tool_calls))
-            jobs = []
-            for call in result.tool_calls:
-                specs: Mapping[str, ToolSpec] = tools
-                if call.name in side_effects:
-                    key = f"{request.idempotency_key}:{call.name}:{ordinal[call.name]}"
-                    ordinal[call.name] += 1
-                    spec = tools[call.name]
-                    keyed = ToolSpec(partial(spec.fn, idempotency_key=key), spec.args)
-                    specs = {**tools, call.name: keyed}
-                jobs.append(run_tool(call, specs))
-            results = await asyncio.gather(*jobs)
-            run.calls.extend(result.tool_calls)
-            run.results.extend(results)
-            messages.append(Message("user", tool_results=tuple(results)))
-        return run
 
+        def keyed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+            def run(**arguments: Any) -> Any:
+                key = f"{request.idempotency_key}:{name}:{ordinal[name]}"
+                ordinal[name] += 1
+                return fn(**arguments, idempotency_key=key)
 
-class LLMStream:
-    """A streamed answer: iterate for text as it arrives; ``result`` once it finished.
+            return run
 
-    The request runs in a task that hands over one piece at a time (a queue of one): it reads
-    the provider's stream only as fast as the caller reads it, so a caller that stops early
-    stops the generation there.
-    """
-
-    def __init__(self, client: LLMClient, request: LLMRequest) -> None:
-        self._client, self._request = client, request
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=1)
-        self._task: asyncio.Task[None] | None = None
-        self._error: BaseException | None = None
-        self.result: LLMResult | None = None
-
-    async def _produce(self) -> None:
-        try:
-            self.result = await self._client._call(self._request, on_text=self._queue.put)
-        except Exception as exc:
-            self._error = exc
-        await self._queue.put(None)
-
-    async def __aenter__(self) -> LLMStream:
-        self._task = asyncio.ensure_future(self._produce())
-        return self
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._texts()
-
-    async def _texts(self) -> AsyncIterator[str]:
-        assert self._task is not None, "use: async with client.stream(request) as s"
-        while (text := await self._queue.get()) is not None:
-            yield text
-        if self._error is not None:
-            raise self._error
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is None:
-            return
-        if not self._task.done():
-            self._task.cancel()  # the caller stopped reading: hang up on the provider
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        specs = {
+            name: replace(spec, fn=keyed(name, spec.fn)) if name in side_effects else spec
+            for name, spec in tools.items()
+        }
+        conversation = self.conversation(request, tools)
+        return conversation.run(await self.tool_loop(conversation, specs, max_turns=max_turns))

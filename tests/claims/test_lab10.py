@@ -143,7 +143,7 @@ class TicketArgs(BaseModel):
     summary: str
 
 
-def test_under_fire_no_call_while_open_no_duplicate_and_the_ledger_matches() -> None:
+def test_under_fire_the_outage_lands_mid_run_replays_happen_and_the_ledger_matches() -> None:
     scale = 0.1
     sim = Simulator(seed=10, time_scale=scale)
     sent_while_open: Counter[str] = Counter()
@@ -164,12 +164,22 @@ def test_under_fire_no_call_while_open_no_duplicate_and_the_ledger_matches() -> 
 
     tools = {"create_ticket": ToolSpec(open_ticket, TicketArgs, "Open a ticket.")}
     outcomes: Counter[str] = Counter()
-    latencies: list[float] = []
+    spans: list[tuple[float, float]] = []
+    finished: list[str | None] = []  # who answered each job, in the order the jobs finished
     ticket_jobs_ok: set[str] = set()
+    jobs, outage = 200, (40, 110)  # Anthropic is down from the 40th finished job to the 110th
+
+    def job_done(provider: str | None) -> None:
+        finished.append(provider)
+        if len(finished) == outage[0]:
+            sim.set_faults(FaultPlan.random({"529": 1.0}), provider="anthropic")
+        elif len(finished) == outage[1]:
+            sim.set_faults(None, provider="anthropic")
 
     async def go() -> None:
         fire = client_for(
             scale,
+            timeout=20 * scale,  # as the notebook's storm: 50 at once share the simulator's CPU
             anthropic=anthropic.AsyncAnthropic(
                 api_key=KEY,
                 http_client=sdk_http("anthropic").AsyncClient(
@@ -184,13 +194,24 @@ def test_under_fire_no_call_while_open_no_duplicate_and_the_ledger_matches() -> 
             ),
         )
         holder["fire"] = fire
-        await fire.sdk["anthropic"].messages.create(
-            model=fire.models["anthropic"],
-            max_tokens=5,
-            messages=[{"role": "user", "content": "hi"}],
+        # warm-up (the first request loads the tokenizers: give it time on a busy machine)
+        await (
+            fire.sdk["anthropic"]
+            .with_options(timeout=60)
+            .messages.create(
+                model=fire.models["anthropic"],
+                max_tokens=5,
+                messages=[{"role": "user", "content": "hi"}],
+            )
         )
-        await fire.sdk["openai"].chat.completions.create(
-            model=fire.models["openai"], max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+        await (
+            fire.sdk["openai"]
+            .with_options(timeout=60)
+            .chat.completions.create(
+                model=fire.models["openai"],
+                max_tokens=5,
+                messages=[{"role": "user", "content": "hi"}],
+            )
         )
         holder["bills_before"] = len(sim.billing.records)  # type: ignore[assignment]
         sim.set_faults(
@@ -207,37 +228,36 @@ def test_under_fire_no_call_while_open_no_duplicate_and_the_ledger_matches() -> 
         )
         gate = asyncio.Semaphore(50)
 
+        async def deliver(i: int) -> str:
+            if i % 5 == 0:
+                req = LLMRequest.ask(
+                    f"Open a ticket for incident {i}: checkout errors.",
+                    max_tokens=60,
+                    idempotency_key=f"job-{i}",
+                )
+                run = await fire.with_tools(req, tools, side_effects={"create_ticket"})
+                return run.responses[-1].provider
+            result = await fire.generate(LLMRequest.ask(f"Summarise incident {i}.", max_tokens=40))
+            return result.provider
+
         async def job(i: int) -> None:
             async with gate:
-                start = time.perf_counter()
-                for _ in range(2):
+                start, answered = time.perf_counter(), None
+                for _ in range(2):  # at least once: after a failure, or a lost answer
                     try:
-                        if i % 5 == 0:
-                            req = LLMRequest.ask(
-                                f"Open a ticket for incident {i}: checkout errors.",
-                                max_tokens=60,
-                                idempotency_key=f"job-{i}",
-                            )
-                            await fire.with_tools(req, tools, side_effects={"create_ticket"})
-                        else:
-                            await fire.generate(
-                                LLMRequest.ask(f"Summarise incident {i}.", max_tokens=40)
-                            )
-                        outcomes["ok"] += 1
-                        if i % 5 == 0:
-                            ticket_jobs_ok.add(f"job-{i}")
-                        latencies.append(time.perf_counter() - start)
-                        return
+                        answered = await deliver(i)
                     except Exception as exc:
                         outcomes[type(exc).__name__] += 1
+                        continue
+                    if i % 5 == 0:
+                        ticket_jobs_ok.add(f"job-{i}")
+                    if i % 10 != 0:  # every other ticket job is delivered twice
+                        break
+                outcomes["ok" if answered else "failed"] += 1
+                spans.append((start, time.perf_counter()))
+                job_done(answered)
 
-        async def outage() -> None:
-            await asyncio.sleep(20 * scale)
-            sim.set_faults(FaultPlan.random({"529": 1.0}), provider="anthropic")
-            await asyncio.sleep(40 * scale)
-            sim.set_faults(None, provider="anthropic")
-
-        await asyncio.gather(outage(), *(job(i) for i in range(500)))
+        await asyncio.gather(*(job(i) for i in range(jobs)))
 
     with mock(sim=sim):
         asyncio.run(go())
@@ -246,25 +266,29 @@ def test_under_fire_no_call_while_open_no_duplicate_and_the_ledger_matches() -> 
     rows = [r for r in fire.rows if r["request_id"] is not None]
     ledger_usd = sum(r["cost_usd"] for r in fire.rows)
     billing_usd = sum(b.cost_usd for b in bills.values())
-    p50, p95 = statistics.quantiles(latencies, n=20)[9], statistics.quantiles(latencies, n=20)[18]
+    during = Counter(finished[outage[0] + 20 : outage[1]])
+    replays = sum(n - 1 for n in tool_calls.values())
+    elapsed = max(e for _, e in spans) - min(s for s, _ in spans)
     print(
-        f"under fire: {outcomes['ok'] / 500:.1%} ok, p50 {p50 / scale:.2f} s, "
-        f"p95 {p95 / scale:.2f} s (simulated), {fire.stats['attempts']} attempts, "
-        f"{fire.stats['open_refusals']} refused "
-        f"while open, {sum(sent_while_open.values())} sent while open, "
+        f"under fire: {outcomes['ok'] / jobs:.1%} ok in {elapsed / scale:.0f} simulated s, "
+        f"{len(fire.rows)} attempts, {fire.stats['open_refusals']} refused while open, "
+        f"{sum(sent_while_open.values())} sent while open, answered before the outage "
+        f"{dict(Counter(finished[: outage[0]]))}, during it {dict(during)}, {replays} replays, "
         f"{len(tickets.tickets)} tickets, ledger ${ledger_usd:.4f} vs billing ${billing_usd:.4f}"
     )
-    assert outcomes["ok"] >= 475
+    assert outcomes["ok"] >= 0.9 * jobs
+    # the outage lands mid-run: Anthropic answers before it, OpenAI once the breaker opened
+    assert Counter(finished[: outage[0]]).most_common(1)[0][0] == "anthropic"
+    assert during["openai"] >= 0.8 * sum(during.values())
     assert fire.stats["open_refusals"] > 0  # the breaker really opened during the outage
     assert sum(sent_while_open.values()) == 0
-    # No duplicate ticket, and every ticket job that succeeded has its ticket. Not "exactly
-    # 100": a ticket job whose two tries both fail (likelier under CPU load, when real-time
-    # attempt timeouts fire) rightly opens none, and that was this test's 99-of-100 flake.
+    # Replays really happen (every other ticket job is delivered twice), and none duplicates a
+    # ticket; every ticket job that succeeded has its ticket.
+    assert replays >= 10
     jobs_with_ticket = {key.split(":", 1)[0] for key in tickets.by_key}  # "job-5:create_..."
     assert len(tickets.tickets) == len(tickets.by_key) == len(jobs_with_ticket)
-    assert len({t["summary"] for t in tickets.tickets}) == len(tickets.tickets)
-    assert ticket_jobs_ok <= jobs_with_ticket <= {f"job-{i}" for i in range(0, 500, 5)}
-    assert len(tickets.tickets) >= 95  # the same 95 % bar as the jobs' outcomes
+    assert ticket_jobs_ok <= jobs_with_ticket <= {f"job-{i}" for i in range(0, jobs, 5)}
+    assert len(tickets.tickets) >= 0.9 * jobs / 5
     assert set(bills) == {r["request_id"] for r in rows}
     assert all(
         abs(bills[r["request_id"]].cost_usd - r["cost_usd"]) < 1e-9

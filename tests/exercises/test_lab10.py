@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +17,7 @@ from llmlab.reference import client as ref
 from llmlab.reference import orchestration as orch
 from llmlab.reference.client import LLMRequest
 from llmlab.reference.retry import is_retryable
+from tests.exercises._helpers import first_hint
 
 
 def stub(*_args: Any, **_kwargs: Any) -> Any:
@@ -139,3 +142,87 @@ def test_a_mutating_candidate_does_not_break_later_checks() -> None:
     run("10.map_reduce", map_reduce_consumes_chunks)
     result = run("10.map_reduce", orch.map_reduce)
     assert result.passed, result.report()
+
+
+# -- the client's methods: each wrong variant is llmlab's method with one plausible slip --------
+def variant(method: str, old: str, new: str) -> Any:
+    """``LLMClient.<method>`` with ``old`` replaced by ``new`` in its source."""
+    source = textwrap.dedent(inspect.getsource(getattr(ref.LLMClient, method)))
+    assert old in source, old
+    scope = dict(vars(ref))
+    exec(source.replace(old, new), scope)
+    return scope[method]
+
+
+@pytest.mark.parametrize("exercise_id", ["10.call", "10.generate", "10.stream", "10.with_tools"])
+def test_client_methods_reference_passes(exercise_id: str) -> None:
+    result = run(exercise_id, getattr(ref.LLMClient, exercise_id.split(".")[1]))
+    assert result.passed, result.report()
+
+
+@pytest.mark.parametrize(
+    "exercise_id, old, new, named",
+    [
+        ("10.call", "if not self.is_infra(exc):", "if False:", "self.is_infra(exc)"),
+        ("10.call", "self.record(attempt, exc)\n", "pass\n", "record the failed attempt"),
+        ("10.call", "await self.sleep(wait)", "await self.sleep(1.0)", "fixed wait"),
+        ("10.call", "breaker.before_call()", "pass", "an open breaker must stop"),
+        ("10.call", "break  # out of attempts", "raise errors[provider]  #", "next provider"),
+        ("10.call", "if wait is None or n", "if n", "fail over now"),
+        (
+            "10.call",
+            "self.admitted(provider, request, worst_usd)",
+            "self.admitted(provider, request, 0.0)",
+            "worst case from self.estimate_call",
+        ),
+        (
+            "10.generate",
+            "messages = (*messages, *self.feedback_turns(call, str(feedback)))",
+            "pass",
+            "send the feedback back",
+        ),
+        (
+            "10.generate",
+            "raise StructuredOutputError(",
+            "return result\n    raise StructuredOutputError(",
+            "never return",
+        ),
+        ("10.stream", "task.cancel()", "pass", "hang up"),
+        (
+            "10.stream",
+            "self.call(request, on_text=pipe.put)",
+            "self.call(request)",
+            "Without on_text",
+        ),
+        (
+            "10.with_tools",
+            'key = f"{request.idempotency_key}:{name}:{ordinal[name]}"',
+            "key = str(uuid.uuid4())",
+            "new on every replay",
+        ),
+        ("10.with_tools", "max_turns=max_turns)", "max_turns=5)", "pass max_turns on"),
+    ],
+)
+def test_client_method_slips_are_named(exercise_id: str, old: str, new: str, named: str) -> None:
+    wrong = variant(exercise_id.split(".")[1], old, new.replace("uuid.", "__import__('uuid')."))
+    result = run(exercise_id, wrong)
+    assert result.attempted and not result.passed
+    assert named in first_hint(result), result.report()
+
+
+def test_a_breaker_checked_inside_the_attempt_is_named() -> None:
+    """before_call() inside the try: an open breaker becomes a failed attempt, waited on."""
+    source = textwrap.dedent(inspect.getsource(ref.LLMClient.call))
+    lines = source.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if "breaker.before_call()" in line) - 1
+    end = next(i for i, line in enumerate(lines) if "attempts += 1" in line)
+    send = next(line for line in lines if "await self.send(" in line)
+    indent = send[: len(send) - len(send.lstrip())]
+    wrong = "".join(lines[:start] + lines[end:]).replace(
+        send, f"{indent}breaker.before_call()\n{send}"
+    )
+    scope = dict(vars(ref))
+    exec(wrong, scope)
+    result = run("10.call", scope["call"])
+    assert result.attempted and not result.passed
+    assert "leave this provider's attempts" in first_hint(result), result.report()
