@@ -13,7 +13,7 @@ import numpy as np
 
 from llmlab.sim._conversation import Conversation
 from llmlab.sim._lm import EOS, NGramModel
-from llmlab.sim._planner import TRIAGE_ASK, AnswerPlan, plan_answer
+from llmlab.sim._planner import TRIAGE_ASK, AnswerPlan, Choice, plan_answer
 from llmlab.sim._sampling import SamplingParams, distribution, draw
 from llmlab.sim._skills import Behaviour, pick_severity, plan, services_in
 
@@ -210,7 +210,7 @@ def generate(
         if TRIAGE_ASK.search(text):
             severity = pick_severity(text, params.temperature, rng)
             service = next(iter(services_in(text)), None)
-        answer = plan_answer(conv, severity, service)
+        answer = plan_answer(conv, severity, service, Choice(rng, params.temperature))
         out, stop, seq, n = guided_text(model, answer, params, max_tokens, stops, rng, top_n)
         return Generation([out], stop, seq, n)
     parts: list[TextOut | ToolCallOut] = []
@@ -244,7 +244,7 @@ def generate(
 
 # -- guided decoding: the model's distribution centred on an answer plan ------------------------
 #: probability the plan's next token gets at temperature 1 (the rest keeps the model's shape)
-PLAN_MASS = 0.997
+PLAN_MASS = 0.998
 #: the opening token's distribution at temperature 1: the plan's first word gets OPENING_PLAN,
 #: discourse openers ("Sure.", "In short, ...") share OPENING_OTHERS in the proportions the model
 #: gives them, and the rest of the vocabulary keeps the model's shape in what is left (1 %)

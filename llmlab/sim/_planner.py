@@ -20,6 +20,8 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+import numpy as np
+
 from llmlab.sim._conversation import Conversation
 from llmlab.sim._lm import corpus_paragraphs
 
@@ -44,14 +46,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _GREETING = re.compile(r"^\W*(hi|hello|hey|ping|test|warm-?up|thanks|thank you)\b\W*$", re.I)
 _ONE = re.compile(r"\b(one|single|1)[ -](sentence|line)|\bone-liner\b|\bbriefly\b|\btl;?dr\b", re.I)
 _LONG = re.compile(r"\b(walk me through|step by step|steps|explain|describe|in detail)\b", re.I)
+_LONGEST = re.compile(r"\b(full|complete|detailed|in full|everything|thorough)\b", re.I)
 _SUMMARISE = re.compile(r"\b(summari[sz]e|summary|tl;?dr|condense)\b", re.I)
 TRIAGE_ASK = re.compile(r"\b(triage|severity|sev[1-4]?)\b", re.I)
 _HOWTO = re.compile(
     r"^\s*(?:so,?\s*)?how\s+(?:do|can|should|would|could)\s+(?:i|we|you|one)\s+(.+?)\??\s*$", re.I
 )
 _BACK_REF = re.compile(
-    r"\b(i|we)\s+(gave|told|mentioned|said|shared|sent|provided)\b|\bearlier\b|\bmy\s+\w+|"
-    r"\bremind me\b|\babove\b",
+    r"\b(i|we)\s+(gave|told|mentioned|said|shared|sent|provided)\b|\bearlier\b|\bremind me\b|"
+    r"\b(what|which|who|when|where)(\s+\w+)?\s+(is|was|were|are)\s+(my|our)\b|\bdid (i|we)\b",
     re.I,
 )
 _LEAD = re.compile(
@@ -90,8 +93,12 @@ def content_words(text: str) -> list[str]:
     return [w for w in words if len(w) > 2 or w.lower() in _SHORT or any(c.isdigit() for c in w)]
 
 
-def sentences_of(text: str) -> list[str]:
-    """Well-formed sentences of a text: a capital first, end punctuation, no list fragments."""
+@functools.lru_cache(maxsize=256)
+def sentences_of(text: str) -> tuple[str, ...]:
+    """Well-formed sentences of a text: a capital first, end punctuation, no list fragments.
+
+    Memoised: a long system prompt is split once, not on every request that repeats it.
+    """
     out: list[str] = []
     for block in re.split(r"\n\s*\n|\n(?=\s*[-*#\d])", text):
         flat = " ".join(ln.strip().lstrip("-*# ").strip() for ln in block.splitlines())
@@ -105,7 +112,13 @@ def sentences_of(text: str) -> list[str]:
                 and "`" not in s
             ):
                 out.append(s)
-    return out
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8192)
+def stems_of(sentence: str) -> frozenset[str]:
+    """The content stems of one sentence (memoised: context sentences recur every turn)."""
+    return frozenset(stem(w) for w in content_words(sentence))
 
 
 @dataclass(frozen=True)
@@ -191,27 +204,65 @@ def _question_of(text: str) -> tuple[str, str]:
 def _n_sentences(question: str) -> int:
     if _ONE.search(question):
         return 1
+    if _LONGEST.search(question):
+        return 8
     return 4 if _LONG.search(question) else 3
 
 
-def _context_sentences(conv: Conversation, material: str) -> list[tuple[str, bool]]:
-    """(sentence, said by the user) of everything in the request except the question."""
-    out: list[tuple[str, bool]] = [(s, False) for s in sentences_of(conv.system)]
+@functools.lru_cache(maxsize=256)
+def _postings(text: str) -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
+    """A text's sentences and, per content stem, the sentences holding it (memoised)."""
+    sents = sentences_of(text)
+    found: dict[str, list[int]] = defaultdict(list)
+    for i, sentence in enumerate(sents):
+        for st in stems_of(sentence):
+            found[st].append(i)
+    return sents, {k: tuple(v) for k, v in found.items()}
+
+
+def _recalled(conv: Conversation, material: str, q_stems: frozenset[str]) -> list[str]:
+    """Sentences of the request (not the question) carrying most of the question's IDF mass,
+    best first; a user's own sentence is told back in the second person."""
+    total = sum(_idf(s) for s in q_stems) or 1.0
     last_user = max((i for i, t in enumerate(conv.turns) if t.role == "user"), default=-1)
-    for i, turn in enumerate(conv.turns):
-        if i == last_user:
-            continue
-        out.extend((s, turn.role == "user") for s in sentences_of(turn.text))
-    out.extend((s, False) for s in sentences_of(material))
-    return out
+    texts = [(conv.system, False)]
+    texts += [(t.text, t.role == "user") for i, t in enumerate(conv.turns) if i != last_user]
+    texts.append((material, False))
+    scored = []
+    for n, (text, by_user) in enumerate(texts):
+        sents, posts = _postings(text)
+        for i in sorted({i for st in q_stems for i in posts.get(st, ())}):
+            share = _overlap(q_stems, stems_of(sents[i])) / total
+            if share >= _RECALL_SHARE:
+                said = _second_person(sents[i]) if by_user else sents[i]
+                scored.append((share, n, -i, said))
+    scored.sort(key=lambda x: (-x[0], -x[1], -x[2]))
+    return [s for *_, s in scored]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """How the planner picks which corpus points to make: greedily at temperature 0, else
+    by score plus Gumbel noise of scale POINT_NOISE * T (the request's seeded generator)."""
+
+    rng: np.random.Generator | None = None
+    temperature: float = 0.0
+
+
+#: noise scale (IDF units) of the corpus points' ranking per unit of temperature
+POINT_NOISE = 1.5
 
 
 def plan_answer(
-    conv: Conversation, severity: str | None = None, service: str | None = None
+    conv: Conversation,
+    severity: str | None = None,
+    service: str | None = None,
+    choice: Choice = Choice(),
 ) -> AnswerPlan:
     """The plan for a prose reply to the conversation's latest request.
 
     ``severity`` / ``service``: a triage verdict the reply opens with (the triage skill's).
+    ``choice``: how to rank the corpus's points (sampled above temperature 0).
     """
     question, material = _question_of(conv.last_user_text)
     words = content_words(question)
@@ -224,17 +275,12 @@ def plan_answer(
         lead = [f"This looks like a {severity} incident{where}."]
         facts = _rank_material(material)[:1] if material else []
         m_stems = frozenset(stem(w) for w in content_words(material)) | q_stems
-        return AnswerPlan(_dedupe([*lead, *facts, *_rank_corpus(m_stems)])[:want], q_stems)
+        points = _rank_corpus(m_stems, choice=choice)
+        return AnswerPlan(_dedupe([*lead, *facts, *points])[:want], q_stems)
     if _SUMMARISE.search(question) and material:
         return AnswerPlan(_dedupe(_rank_material(material))[:want], q_stems)
     total = sum(_idf(s) for s in q_stems) or 1.0
-    scored = []
-    for i, (s, by_user) in enumerate(_context_sentences(conv, material)):
-        share = _overlap(q_stems, frozenset(stem(w) for w in content_words(s))) / total
-        if share > 0:
-            scored.append((share, -i, _second_person(s) if by_user else s))
-    scored.sort(reverse=True)
-    chosen = [s for share, _, s in scored if share >= _RECALL_SHARE][:2]
+    chosen = _recalled(conv, material, q_stems)[:2]
     if not chosen and _BACK_REF.search(question) and not material:
         topic = _as_object(_topic(question))
         return AnswerPlan(
@@ -242,12 +288,17 @@ def plan_answer(
         )
     m_stems = frozenset(stem(w) for w in content_words(material))
     corpus = _rank_corpus(q_stems, extra=m_stems)
-    best = _overlap(q_stems, frozenset(stem(w) for w in content_words(corpus[0]))) if corpus else 0
+    best = _overlap(q_stems, stems_of(corpus[0])) if corpus else 0
     opener = _opener(question, best / total)
     if opener:
         chosen.insert(0, opener)
-    chosen.extend(corpus)
-    return AnswerPlan(_dedupe(chosen)[:want], q_stems)
+    greedy = _dedupe([*chosen, *corpus])
+    if choice.rng is None or choice.temperature <= 0 or not greedy:
+        return AnswerPlan(greedy[:want], q_stems)
+    # the first sentence stays the greedy one, so the first token's distribution is a fixed
+    # function of the prompt; the points after it are drawn
+    sampled = _rank_corpus(q_stems, extra=m_stems, choice=choice)
+    return AnswerPlan(_dedupe([greedy[0], *chosen, *sampled])[:want], q_stems)
 
 
 def _as_object(topic: str) -> str:
@@ -272,7 +323,10 @@ def _opener(question: str, coverage: float) -> str:
 
 
 def _rank_corpus(
-    q_stems: frozenset[str], limit: int = 6, extra: frozenset[str] = frozenset()
+    q_stems: frozenset[str],
+    limit: int = 6,
+    extra: frozenset[str] = frozenset(),
+    choice: Choice = Choice(),
 ) -> list[str]:
     """Corpus sentences by the IDF mass of the question's stems they share (material's: 1/4)."""
     index = corpus_index()
@@ -281,13 +335,18 @@ def _rank_corpus(
         weight = 1.0 if st in q_stems else 0.25
         for i in index.postings.get(st, ()):
             scores[i] += weight * index.idf[st]
+    if choice.rng is not None and choice.temperature > 0 and scores:
+        ids = sorted(scores)
+        noise = choice.rng.gumbel(size=len(ids)) * POINT_NOISE * choice.temperature
+        for i, g in zip(ids, noise, strict=True):
+            scores[i] += float(g)
     ranked = sorted(scores, key=lambda i: (-scores[i], i))[:limit]
     return [index.sentences[i] for i in ranked]
 
 
 def _rank_material(material: str) -> list[str]:
     """Extractive summary: the material's sentences by how central their words are to it."""
-    sents = sentences_of(material) or [material.strip().split("\n")[0][:_MAX_SENTENCE]]
+    sents = list(sentences_of(material)) or [material.strip().split("\n")[0][:_MAX_SENTENCE]]
     counts: Counter[str] = Counter(stem(w) for w in content_words(material))
     scored = []
     for i, s in enumerate(sents):
@@ -298,10 +357,14 @@ def _rank_material(material: str) -> list[str]:
 
 
 def _dedupe(sentences: list[str]) -> list[str]:
-    seen: set[str] = set()
+    """The sentences without repeats: a sentence sharing a word 4-gram with an earlier one is
+    dropped (two runbook lines that both say "roll back the deploy" make one point)."""
+    seen: set[tuple[str, ...]] = set()
     out = []
     for s in sentences:
-        if s not in seen:
-            seen.add(s)
+        w = [x.lower().strip(",.;!?") for x in s.split()]
+        grams = {tuple(w[i : i + 4]) for i in range(max(len(w) - 3, 1))}
+        if not grams & seen:
+            seen |= grams
             out.append(s)
     return out

@@ -54,6 +54,8 @@ _SERVICE_CUES = {
 # cue -> (severity, weight); weights are the skill's documented "beliefs"
 _SEVERITY_CUES: dict[str, tuple[str, float]] = {
     "all customers": ("sev1", 3.0),
+    "every customer": ("sev1", 3.0),
+    "nobody can": ("sev1", 2.5),
     "outage": ("sev1", 2.5),
     "down": ("sev1", 2.0),
     "data loss": ("sev1", 3.0),

@@ -12,7 +12,7 @@ import re
 
 from llmlab._paths import data_dir
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 FUNCTION_WORDS = frozenset(
     str.split(
         """a an the of to in on at by for with from and or but than as is are was were be been
@@ -20,6 +20,8 @@ FUNCTION_WORDS = frozenset(
     )
 )
 _ARTICLES = frozenset({"a", "an", "the"})
+_NO_END = frozenset({"a", "an", "the", "of", "to", "by", "for", "with", "from", "and", "or", "but",
+                     "than", "as", "into", "onto", "if", "nor"})
 _STOP = FUNCTION_WORDS | frozenset(
     str.split(
         """what which who whom where when why how do does did can could would will should shall
@@ -75,8 +77,13 @@ SYNONYMS = {
 
 
 def on_topic(question: str, reply: str) -> bool:
-    """Does the reply mention a content word of the question, or a close synonym of one?"""
+    """Does the reply mention a content word of the question, or a close synonym of one?
+
+    A question without content words ("hello") cannot be answered off topic: True.
+    """
     asked = content_words(question)
+    if not asked:  # "hello": nothing to be on or off topic about
+        return True
     said = content_words(reply)
     if asked & said:
         return True
@@ -117,10 +124,10 @@ def sentence_problem(sentence: str, prompt: str = "") -> str | None:
             return f"doubled word {a!r}"
         if a in _ARTICLES and b in FUNCTION_WORDS:
             return f"dangling {a!r} {b!r}"
-    if w and w[-1] in FUNCTION_WORDS - {"it", "this", "that", "in", "on", "no", "not"}:
+    if w and w[-1] in _NO_END:
         return f"ends on {w[-1]!r}"
     known = _known_words() | frozenset(words(prompt))
-    for token in re.findall(r"[A-Za-z][A-Za-z'-]*", s):
+    for token in _WORD.findall(s):
         low = token.lower().strip("'-")
         if low not in known and not (token[0].isupper() and token[1:].islower()):
             return f"not a word {token!r}"

@@ -79,3 +79,31 @@ def test_temperature_zero_is_greedy_and_seeds_reproduce() -> None:
     assert greedy == {candidates[0]}
     assert a == b
     assert a != c
+
+
+def test_temperature_derails_a_coherent_answer() -> None:
+    """Lab 01's plot: coherence (well-formed sentence share, 8 seeds) vs temperature."""
+    import numpy as np
+
+    from llmlab.sim.quality import well_formed_share
+
+    ask = "How do I roll back a bad deploy?"
+    with mock(seed=1, time_scale=0.01):
+        client = openai.OpenAI(api_key="test")
+
+        def reply(t: float, seed: int) -> str:
+            r = client.chat.completions.create(
+                model=MODEL,
+                max_tokens=80,
+                temperature=t,
+                seed=seed,
+                messages=[{"role": "user", "content": ask}],
+            )
+            return r.choices[0].message.content or ""
+
+        score = {
+            t: float(np.mean([well_formed_share(reply(t, s), ask) for s in range(8)]))
+            for t in (0.0, 1.0, 2.0)
+        }
+    assert score[0.0] >= 0.9 and score[1.0] >= 0.9
+    assert score[2.0] / score[0.0] < 0.5
