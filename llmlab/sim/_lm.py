@@ -192,5 +192,9 @@ def training_paragraphs() -> list[str]:
 
 @functools.cache
 def model_for(encoding_name: str) -> NGramModel:
-    """The shared model for one tokenizer, trained once per process."""
+    """The shared model for one tokenizer, trained once per process (with the planner's corpus
+    index, so a process's first prose reply costs no more than its first structured one)."""
+    from llmlab.sim._planner import corpus_index  # the planner imports this module
+
+    corpus_index()
     return NGramModel(encoding_name, training_paragraphs())
