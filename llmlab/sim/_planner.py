@@ -44,7 +44,9 @@ _SHORT = frozenset({"id", "ip", "db", "ui", "os"})
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'_-]*[A-Za-z0-9]|[A-Za-z]|\d[\d.,:/-]*[\dA-Za-z]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _GREETING = re.compile(r"^\W*(hi|hello|hey|ping|test|warm-?up|thanks|thank you)\b\W*$", re.I)
-_ONE = re.compile(r"\b(one|single|1|a)[ -](sentence|line)\b|\bone-liner\b|\bbriefly\b|\btl;?dr\b", re.I)
+_ONE = re.compile(
+    r"\b(one|single|1|a)[ -](sentence|line)\b|\bone-liner\b|\bbriefly\b|\btl;?dr\b", re.I
+)
 _LONG = re.compile(r"\b(walk me through|step by step|steps|explain|describe|in detail)\b", re.I)
 _LONGEST = re.compile(r"\b(full|complete|detailed|in full|everything|thorough)\b", re.I)
 _SUMMARISE = re.compile(r"\b(summari[sz]e|summary|tl;?dr|condense)\b", re.I)
@@ -165,7 +167,7 @@ class AnswerPlan:
 
 
 def _overlap(question: frozenset[str], sentence: frozenset[str]) -> float:
-    return sum(_idf(st) for st in question & sentence)
+    return sum(_idf(st) for st in sorted(question & sentence))
 
 
 def _second_person(sentence: str) -> str:
@@ -223,7 +225,7 @@ def _postings(text: str) -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
 def _recalled(conv: Conversation, material: str, q_stems: frozenset[str]) -> list[str]:
     """Sentences of the request (not the question) carrying most of the question's IDF mass,
     best first; a user's own sentence is told back in the second person."""
-    total = sum(_idf(s) for s in q_stems) or 1.0
+    total = sum(_idf(s) for s in sorted(q_stems)) or 1.0
     last_user = max((i for i, t in enumerate(conv.turns) if t.role == "user"), default=-1)
     texts = [(conv.system, False)]
     texts += [(t.text, t.role == "user") for i, t in enumerate(conv.turns) if i != last_user]
@@ -279,7 +281,7 @@ def plan_answer(
         return AnswerPlan(_dedupe([*lead, *facts, *points])[:want], q_stems)
     if _SUMMARISE.search(question) and material:
         return AnswerPlan(_dedupe(_rank_material(material))[:want], q_stems)
-    total = sum(_idf(s) for s in q_stems) or 1.0
+    total = sum(_idf(s) for s in sorted(q_stems)) or 1.0
     chosen = _recalled(conv, material, q_stems)[:2]
     if not chosen and _BACK_REF.search(question) and not material:
         topic = _as_object(_topic(question))
@@ -330,18 +332,30 @@ def _rank_corpus(
 ) -> list[str]:
     """Corpus sentences by the IDF mass of the question's stems they share (material's: 1/4)."""
     index = corpus_index()
+    ids, scores, greedy = _corpus_scores(q_stems, extra)
+    if choice.rng is None or choice.temperature <= 0 or not ids.size:
+        return [index.sentences[i] for i in greedy[:limit]]
+    noisy = scores + choice.rng.gumbel(size=ids.size) * POINT_NOISE * choice.temperature
+    order = np.lexsort((ids, -noisy))[:limit]
+    return [index.sentences[int(ids[i])] for i in order]
+
+
+@functools.lru_cache(maxsize=1024)
+def _corpus_scores(
+    q_stems: frozenset[str], extra: frozenset[str]
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """(sentence ids ascending, their scores, ids best first) for a question (memoised; stems
+    are summed in sorted order so every process adds the same floats in the same order)."""
+    index = corpus_index()
     scores: dict[int, float] = defaultdict(float)
-    for st in q_stems | extra:
+    for st in sorted(q_stems | extra):
         weight = 1.0 if st in q_stems else 0.25
         for i in index.postings.get(st, ()):
             scores[i] += weight * index.idf[st]
-    if choice.rng is not None and choice.temperature > 0 and scores:
-        ids = sorted(scores)
-        noise = choice.rng.gumbel(size=len(ids)) * POINT_NOISE * choice.temperature
-        for i, g in zip(ids, noise, strict=True):
-            scores[i] += float(g)
-    ranked = sorted(scores, key=lambda i: (-scores[i], i))[:limit]
-    return [index.sentences[i] for i in ranked]
+    ids = np.array(sorted(scores), dtype=np.int64)
+    values = np.array([scores[int(i)] for i in ids], dtype=np.float64)
+    greedy = tuple(sorted(scores, key=lambda i: (-scores[i], i)))
+    return ids, values, greedy
 
 
 def _rank_material(material: str) -> list[str]:
@@ -351,9 +365,15 @@ def _rank_material(material: str) -> list[str]:
     scored = []
     for i, s in enumerate(sents):
         stems = {stem(w) for w in content_words(s)}
-        score = sum(counts[x] * _idf(x) for x in stems) / (1 + len(stems)) ** 0.5
+        score = sum(counts[x] * _idf(x) for x in sorted(stems)) / (1 + len(stems)) ** 0.5
         scored.append((-score - (1.0 if i == 0 else 0.0), i, s))
     return [s if s[-1] in ".!?" else s + "." for _, _, s in sorted(scored)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _grams(sentence: str) -> frozenset[tuple[str, ...]]:
+    w = [x.lower().strip(",.;!?") for x in sentence.split()]
+    return frozenset(tuple(w[i : i + 4]) for i in range(max(len(w) - 3, 1)))
 
 
 def _dedupe(sentences: list[str]) -> list[str]:
@@ -362,8 +382,7 @@ def _dedupe(sentences: list[str]) -> list[str]:
     seen: set[tuple[str, ...]] = set()
     out = []
     for s in sentences:
-        w = [x.lower().strip(",.;!?") for x in s.split()]
-        grams = {tuple(w[i : i + 4]) for i in range(max(len(w) - 3, 1))}
+        grams = _grams(s)
         if not grams & seen:
             seen |= grams
             out.append(s)

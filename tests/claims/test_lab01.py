@@ -88,11 +88,12 @@ def test_temperature_derails_a_coherent_answer() -> None:
     from llmlab.sim.quality import well_formed_share
 
     ask = "How do I roll back a bad deploy?"
+    temps = (0.0, 1.0, 2.0)
     with mock(seed=1, time_scale=0.01):
-        client = openai.OpenAI(api_key="test")
+        aclient = openai.AsyncOpenAI(api_key="test")
 
-        def reply(t: float, seed: int) -> str:
-            r = client.chat.completions.create(
+        async def reply(t: float, seed: int) -> str:
+            r = await aclient.chat.completions.create(
                 model=MODEL,
                 max_tokens=80,
                 temperature=t,
@@ -101,9 +102,13 @@ def test_temperature_derails_a_coherent_answer() -> None:
             )
             return r.choices[0].message.content or ""
 
-        score = {
-            t: float(np.mean([well_formed_share(reply(t, s), ask) for s in range(8)]))
-            for t in (0.0, 1.0, 2.0)
-        }
-    assert score[0.0] >= 0.9 and score[1.0] >= 0.9
-    assert score[2.0] / score[0.0] < 0.5
+        async def run() -> list[str]:
+            return await asyncio.gather(*[reply(t, s) for t in temps for s in range(8)])
+
+        texts = asyncio.run(run())
+    score = [
+        float(np.mean([well_formed_share(x, ask) for x in texts[8 * i : 8 * i + 8]]))
+        for i in range(3)
+    ]
+    assert score[0] >= 0.9 and score[1] >= 0.9
+    assert score[2] / score[0] < 0.5
