@@ -13,13 +13,13 @@ import numpy as np
 
 from llmlab.sim._conversation import Conversation
 from llmlab.sim._lm import EOS, NGramModel
-from llmlab.sim._planner import TRIAGE_ASK, AnswerPlan, Choice, plan_answer
+from llmlab.sim._planner import TRIAGE_ASK, AnswerPlan, Choice, continuing, plan_answer
 from llmlab.sim._sampling import SamplingParams, distribution, draw
 from llmlab.sim._skills import Behaviour, pick_severity, plan, services_in
 
 StopReason = Literal["end", "max_tokens", "stop_sequence", "tool_use"]
-_TOPIC_BIAS = 1.5  # logit boost for vocabulary the user mentioned: keeps replies on topic
-_MIN_WORDS = 6  # end-of-reply is suppressed for the first few tokens
+_TOPIC_BIAS = 1.5  # free text (thinking): logit boost for vocabulary the user mentioned
+_MIN_WORDS = 6  # free text: end-of-reply is suppressed for the first few tokens
 
 
 @dataclass
@@ -201,9 +201,6 @@ def generate(
 ) -> Generation:
     """One reply: structured when a skill applies, otherwise sampled from the language model."""
     decided = plan(conv, behaviour, rng, params.temperature)
-    if decided is None and conv.prefill:  # continuing the caller's text: the model alone
-        out, stop, seq, n = _free_text(model, conv, params, max_tokens, stops, rng, top_n)
-        return Generation([out], stop, seq, n)
     if decided is None:
         text = conv.last_user_text
         severity = service = None
@@ -211,6 +208,8 @@ def generate(
             severity = pick_severity(text, params.temperature, rng)
             service = next(iter(services_in(text)), None)
         answer = plan_answer(conv, severity, service, Choice(rng, params.temperature))
+        if conv.prefill:  # continue the caller's start of the reply
+            answer = continuing(answer, conv.prefill)
         out, stop, seq, n = guided_text(model, answer, params, max_tokens, stops, rng, top_n)
         return Generation([out], stop, seq, n)
     parts: list[TextOut | ToolCallOut] = []
@@ -347,7 +346,19 @@ def guided_text(
     for step in range(max_tokens):
         base = model.log_probs(context)
         copy = -1
-        if step == 0:
+        tok = -1
+        logprob = lognorm = 0.0
+        if step == 0 and answer.continuation:
+            plan = model.encoding.encode(answer.text)
+            logits = base.copy()
+            local = plan_first
+            if local >= 0:
+                logits[local] = odds + np.log1p(-np.exp(base[local]) + 1e-300)
+            else:
+                copy = model.size
+                logits = np.append(logits, odds)
+            logits[EOS] = -np.inf  # a reply never ends before it starts
+        elif step == 0:
             logits = _opening_logits(model, base, plan_first)
             if plan_first < 0:  # the plan opens with a word the vocabulary lacks: copy it
                 copy = model.size
@@ -356,45 +367,54 @@ def guided_text(
         else:
             target = plan[pos] if pos < len(plan) else -1
             local = model._local.get(target, -1) if target >= 0 else EOS
-            logits = base.copy()
-            if local >= 0:
-                logits[local] = odds + np.log1p(-np.exp(base[local]) + 1e-300)
+            if plain and not top_n:  # the common case, without vocabulary-sized work
+                tok, logprob = _plan_step(base, local, rng)
+                copy = model.size if local < 0 else -1
+                if tok == EOS:
+                    return TextOut(tokens, [TokenOut("", b"", logprob, [])]), "end", None, step + 1
+                logits = base  # only read at tok below
             else:
-                copy = model.size
-                logits = np.append(logits, odds)
-        tok = -1
-        if plain:
-            tok, lognorm = _plain_step(logits, rng, masked=step == 0)
+                logits = base.copy()
+                if local >= 0:
+                    logits[local] = odds + np.log1p(-np.exp(base[local]) + 1e-300)
+                else:
+                    copy = model.size
+                    logits = np.append(logits, odds)
         if tok < 0:
-            view: Mapping[int, int] = counts
-            if copy >= 0 and counts:
-                view = {k: v for k, v in counts.items() if k < copy}
-            probs = distribution(logits, params, view)
-            tok = draw(probs, rng)
-            finite = logits[np.isfinite(logits)]
-            peak = finite.max()
-            lognorm = peak + np.log(np.exp(finite - peak).sum())
+            if plain:
+                tok, lognorm = _plain_step(logits, rng, masked=step == 0)
+            if tok < 0:
+                view: Mapping[int, int] = counts
+                if copy >= 0 and counts:
+                    view = {k: v for k, v in counts.items() if k < copy}
+                probs = distribution(logits, params, view)
+                tok = draw(probs, rng)
+                finite = logits[np.isfinite(logits)]
+                peak = finite.max()
+                lognorm = peak + np.log(np.exp(finite - peak).sum())
+            logprob = float(logits[tok] - lognorm)
         top = []
         if top_n:
             logz = logits - lognorm
             best = np.argsort(-logz, kind="stable")[:top_n]
             top = [_entry(model, i, plan[pos] if copy >= 0 else -1, logz) for i in best]
         if tok == EOS:
-            end = TokenOut("", b"", float(logits[tok] - lognorm), top)
+            end = TokenOut("", b"", logprob, top)
             return TextOut(tokens, [end]), "end", None, step + 1
         if tok == copy:
             raw = model.encoding.decode_single_token_bytes(plan[pos])
             text_ = raw.decode("utf-8", errors="replace")
-            tokens.append(TokenOut(text_, raw, float(logits[copy] - lognorm), top))
+            tokens.append(TokenOut(text_, raw, logprob, top))
             pos += 1
         else:
-            logprob = float(logits[tok] - lognorm)
             tokens.append(TokenOut(model.token_text(tok), model.token_bytes(tok), logprob, top))
             counts[tok] += 1
             context = [*context[-1:], tok]
-            if step == 0:
+            if step == 0 and not answer.continuation:
                 plan = _plan_ids(model, answer, model.token_ids[tok])
                 pos = 1
+            elif step == 0:
+                pos = 1 if plan and model.token_ids[tok] == plan[0] else 0
             elif pos < len(plan) and model.token_ids[tok] == plan[pos]:
                 pos += 1
             elif pos + 1 < len(plan) and model.token_ids[tok] == plan[pos + 1]:
@@ -407,6 +427,34 @@ def guided_text(
             if at >= 0:
                 return TextOut(tokens, _trim(tokens, len(text) - at)), "stop_sequence", s, step + 1
     return TextOut(tokens), "max_tokens", None, max_tokens
+
+
+def _plan_step(base: np.ndarray, local: int, rng: np.random.Generator) -> tuple[int, float]:
+    """One draw at temperature 1 from the plan-centred distribution, and its log-probability.
+
+    The plan token (``local``; -1: the copy slot, returned as ``base.size``) has probability
+    exactly PLAN_MASS; any other token ``t`` has (1 - PLAN_MASS) * p(t) / (1 - p(plan)), p
+    the model's own distribution. One uniform, as every other draw: below PLAN_MASS it is the
+    plan token, above it picks among the others by inverse CDF (only then is the vocabulary
+    touched), so most tokens cost no array work at all.
+    """
+    u = rng.random()
+    if u < PLAN_MASS:
+        return (local if local >= 0 else base.size), _LOG_PLAN
+    probs = np.exp(base)
+    rest = 1.0
+    if local >= 0:
+        rest = 1.0 - float(probs[local])
+        probs[local] = 0.0
+    cumulative = probs.cumsum()
+    share = (u - PLAN_MASS) / (1 - PLAN_MASS)
+    i = int(cumulative.searchsorted(share * cumulative[-1], side="right"))
+    tok = min(i, base.size - 1)
+    return tok, float(_LOG_REST + base[tok] - np.log(rest))
+
+
+_LOG_PLAN = float(np.log(PLAN_MASS))
+_LOG_REST = float(np.log1p(-PLAN_MASS))
 
 
 def _entry(model: NGramModel, i: int, copied: int, logz: np.ndarray) -> tuple[str, bytes, float]:

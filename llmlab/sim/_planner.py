@@ -160,6 +160,7 @@ class AnswerPlan:
 
     sentences: list[str]
     stems: frozenset[str]
+    continuation: bool = False  # the first "sentence" continues a prefill (starts mid-sentence)
 
     @property
     def text(self) -> str:
@@ -301,6 +302,26 @@ def plan_answer(
     # function of the prompt; the points after it are drawn
     sampled = _rank_corpus(q_stems, extra=m_stems, choice=choice)
     return AnswerPlan(_dedupe([greedy[0], *chosen, *sampled])[:want], q_stems)
+
+
+def continuing(answer: AnswerPlan, prefill: str) -> AnswerPlan:
+    """The plan as the continuation of a prefilled start ("First, check" -> " the most recent
+    deploy first. ..."): the rest of the first plan (or corpus) sentence that uses the prefill's
+    last word, then the other points; else the plan after a space, its first letter lowered."""
+    words = prefill.split()
+    last = words[-1].strip(",.;:!?").lower() if words else ""
+    index = corpus_index()
+    candidates = [*answer.sentences, *_rank_corpus(answer.stems, limit=20)]
+    if last:
+        for sentence in [*candidates, *index.sentences]:
+            m = re.search(rf"\b{re.escape(last)}\b", sentence, re.I)
+            if m and m.end() < len(sentence) - 1:
+                rest = [x for x in answer.sentences if x != sentence]
+                tail = sentence[m.end() :]
+                return AnswerPlan([tail, *rest], answer.stems, continuation=True)
+    text = answer.text
+    lowered = text[0].lower() + text[1:] if text else text
+    return AnswerPlan([" " + lowered], answer.stems, continuation=True)
 
 
 def _as_object(topic: str) -> str:
