@@ -102,7 +102,7 @@ _CURRENCY_WORDS = {
 _CAP_SPAN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*\b")
 _ID = re.compile(
     r"(?<![\w-])(?:#?[A-Z]{1,6}[-_]?\d[\w-]*|#?\d{3,}[A-Z]*|[A-Z]{2,}\d[\w-]*|"
-    r"[a-z]{2,6}[-_]\d{2,}[\w-]*)(?![\w-])"
+    r"[a-z]{1,6}[-_]\d{2,}[\w-]*)(?![\w-])"
 )
 _NUMBER = re.compile(r"(?<![\w.])[$€£¥]?\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w:])")
 _TIME = re.compile(
@@ -145,6 +145,7 @@ _PERSON_CUE = re.compile(r"\b(with|for|to|assign|cc|invite|ask|tell|from|and)\s+
 
 #: how sharply candidate scores become choice probabilities (see MODEL.md for the rates)
 SHARPNESS = 3.0
+ORDER_BONUS = 1.0  # the earliest still-unused mention of a kind: "add 17 and 25" -> a=17, b=25
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,8 @@ def _key_words(key: str) -> list[str]:
 
 
 def _places(text: str, key_words: list[str]) -> list[_Candidate]:
+    going = any(w in ("destination", "to", "arrival", "dest") for w in key_words)
+    leaving = any(w in ("origin", "from", "departure", "source", "start") for w in key_words)
     out = []
     for m in _CAP_SPAN.finditer(text):
         span = m.group(0)
@@ -194,8 +197,13 @@ def _places(text: str, key_words: list[str]) -> list[_Candidate]:
         score = 0.0
         if any(w in _CITIES for w in words):
             score += 3.0
-        if _PLACE_CUE.search(text[max(0, start - 8) : start]):
+        before = text[max(0, start - 8) : start]
+        if _PLACE_CUE.search(before):
             score += 1.0
+        if (going and re.search(r"\bto\s+$", before)) or (
+            leaving and re.search(r"\bfrom\s+$", before)
+        ):
+            score += 1.5
         if score > 0:
             out.append(_Candidate(value, start, score + _near(text, start, key_words)))
     return out
@@ -254,7 +262,9 @@ def _currencies(text: str, key: str) -> list[_Candidate]:
     for i, (at, code) in enumerate(found):
         before = text[max(0, at - 8) : at].lower()
         into = bool(re.search(r"\b(to|into|in)\s+$", before))
+        priced = bool(re.search(r"\d\s*$", before))  # "40 pounds": the amount's currency
         score = 1.0 + (1.5 if into == target else 0.0) + (0.2 if (i == 0) != target else 0.0)
+        score += 1.0 if priced != target else 0.0
         out.append(_Candidate(code, at, score))
     return out
 
@@ -281,15 +291,30 @@ def _phrase(text: str, key_words: list[str]) -> str | None:
 
 
 def extract(
-    name: str, schema: dict[str, Any], text: str, rng: np.random.Generator, temperature: float
+    name: str,
+    schema: dict[str, Any],
+    text: str,
+    rng: np.random.Generator,
+    temperature: float,
+    taken: frozenset[Any] = frozenset(),
 ) -> Any | None:
     """The value the prompt names for field ``name`` (of JSON type ``schema``), or None."""
     key = name.lower()
+
+    def choose(cands: list[_Candidate], ordered: bool = True) -> Any | None:
+        """The best candidate not already given to an earlier field (add(a, b) gets two); the
+        earliest mention among them scores ORDER_BONUS more (fields follow the prompt's order)."""
+        free = [c for c in cands if c.value not in taken] or cands
+        if ordered and len(free) > 1:
+            first = min(free, key=lambda c: c.at)
+            free = [_Candidate(c.value, c.at, c.score + ORDER_BONUS * (c is first)) for c in free]
+        return _choose(free, rng, temperature)
+
     hint = f"{key} {str(schema.get('description', '')).lower()}"
     kind = schema.get("type", "string")
     words = _key_words(key)
     if kind in ("integer", "number"):
-        value = _choose(_numbers(text, words), rng, temperature)
+        value = choose(_numbers(text, words))
         if value is None:
             return None
         return int(value) if kind == "integer" else value
@@ -303,13 +328,26 @@ def extract(
     if fmt == "uri" or "url" in key:
         m = _URL.search(text)
         return m.group(0) if m else None
-    if "currency" in hint or key in ("from", "to", "base", "target", "source"):
-        found = _choose(_currencies(text, key), rng, temperature)
+    if key in ("ticker", "symbol", "stock"):
+        m = re.search(r"\b[A-Z]{1,5}\b(?<!\bI)", text)
+        return m.group(0) if m else None
+    if any(w in key for w in ("language", "lang", "locale")):
+        m = re.search(r"\b(?:to|into|in)\s+([A-Z][a-z]+)", text)
+        return m.group(1) if m else None
+    if any(w in key for w in ("expression", "formula", "equation")):
+        m = re.search(r"[\d(][\d\s.+\-*/^()x×÷%]*[\d)]", text)
+        return m.group(0).strip() if m else None
+    if any(w in key for w in ("message", "body", "text", "content", "note")) and kind == "string":
+        m = _QUOTED.search(text) or re.search(r"\b(?:that|saying|say)\s+(.{3,200}?)[.!?]?$", text)
+        if m:
+            return m.group(1).strip()
+    if "currency" in hint or key in ("from", "to", "base", "target", "source", "quote"):
+        found = choose(_currencies(text, key), False)
         if found is not None or "currency" in hint:
             return found
-        return _choose(_places(text, words), rng, temperature)
+        return choose(_places(text, words))
     if fmt == "date" or any(w in key for w in ("day", "date", "when")):
-        value = _choose(_days(text), rng, temperature)
+        value = choose(_days(text))
         if fmt == "date" and value is not None and not _ISO_DATE.fullmatch(str(value)):
             return None
         return value
@@ -325,11 +363,11 @@ def extract(
         if m and m.group(1).lower() not in ("the", "a", "on-call", "this", "that", "our", "my"):
             return m.group(1)
     if any(w in key for w in _PLACE_WORDS) or key in ("region", "area", "origin"):
-        return _choose(_places(text, words), rng, temperature)
+        return choose(_places(text, words))
     if key == "id" or key.endswith("_id") or key.endswith("id") or any(w in key for w in _ID_WORDS):
-        return _choose(_ids(text, words), rng, temperature)
+        return choose(_ids(text, words))
     if any(w in key for w in _PERSON_WORDS):
-        return _choose(_people(text, words), rng, temperature)
+        return choose(_people(text, words))
     if key == "q" or any(w in key for w in ("query", "topic", "subject", "title", "search")):
         return _phrase(text, words)
     if any(re.search(rf"\b{re.escape(w)}", text, re.I) for w in words):

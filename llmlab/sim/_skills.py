@@ -56,6 +56,7 @@ _SEVERITY_CUES: dict[str, tuple[str, float]] = {
     "all customers": ("sev1", 3.0),
     "every customer": ("sev1", 3.0),
     "nobody can": ("sev1", 2.5),
+    "blocked": ("sev1", 2.0),
     "outage": ("sev1", 2.5),
     "down": ("sev1", 2.0),
     "data loss": ("sev1", 3.0),
@@ -208,6 +209,7 @@ class _Filler:
     rng: np.random.Generator
     temperature: float
     severity: str | None = None
+    taken: frozenset[Any] = frozenset()  # values already given to a field (one per field)
 
     def value(self, name: str, schema: dict[str, Any], root: dict[str, Any]) -> Any:
         schema = _resolve(schema, root)
@@ -231,7 +233,9 @@ class _Filler:
                 return sev in ("sev1", "sev2") or bool(cue)
             return False
         if kind in ("integer", "number"):
-            named = extract(name, schema, self.text, self.rng, self.temperature)
+            named = extract(name, schema, self.text, self.rng, self.temperature, self.taken)
+            if named is not None:
+                self.taken = self.taken | {named}
             value = named if named is not None else schema.get("minimum", 1)
             if "maximum" in schema:
                 value = min(value, schema["maximum"])
@@ -244,8 +248,9 @@ class _Filler:
             return found[0] if found else "api-gateway"
         if "sever" in key:
             return self.severity or pick_severity(self.text, self.temperature, self.rng)
-        named = extract(name, schema, self.text, self.rng, self.temperature)
+        named = extract(name, schema, self.text, self.rng, self.temperature, self.taken)
         if named is not None:
+            self.taken = self.taken | {named}
             return str(named)[:limit]
         if schema.get("format") in _FORMAT_EXAMPLES:
             return _FORMAT_EXAMPLES[schema["format"]]

@@ -137,6 +137,29 @@ TOOL_CASES: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
         {"minutes": 15},
     ),
 ]
+_N = {"type": "number"}
+TOOL_CASES += [
+    ("add", {"a": _N, "b": _N}, "Add 17 and 25.", {"a": 17, "b": 25}),
+    (
+        "search_flights",
+        {"origin": _S, "destination": _S, "date": _S},
+        "Find flights from Berlin to Madrid on Friday.",
+        {"origin": "Berlin", "destination": "Madrid", "date": "Friday"},
+    ),
+    (
+        "get_stock_price",
+        {"ticker": _S},
+        "What's the stock price of MSFT today?",
+        {"ticker": "MSFT"},
+    ),
+    ("get_user", {"user_id": _S}, "Look up user u-48213 please.", {"user_id": "u-48213"}),
+    (
+        "convert",
+        {"amount": _N, "from_currency": _S, "to_currency": _S},
+        "How many yen is 40 pounds?",
+        {"amount": 40, "from_currency": "GBP", "to_currency": "JPY"},
+    ),
+]
 SEEDS = (1, 2, 3)
 
 
