@@ -79,3 +79,36 @@ def test_temperature_zero_is_greedy_and_seeds_reproduce() -> None:
     assert greedy == {candidates[0]}
     assert a == b
     assert a != c
+
+
+def test_temperature_derails_a_coherent_answer() -> None:
+    """Lab 01's plot: coherence (well-formed sentence share, 8 seeds) vs temperature."""
+    import numpy as np
+
+    from llmlab.sim.quality import well_formed_share
+
+    ask = "How do I roll back a bad deploy?"
+    temps = (0.0, 1.0, 2.0)
+    with mock(seed=1, time_scale=0.01):
+        aclient = openai.AsyncOpenAI(api_key="test")
+
+        async def reply(t: float, seed: int) -> str:
+            r = await aclient.chat.completions.create(
+                model=MODEL,
+                max_tokens=80,
+                temperature=t,
+                seed=seed,
+                messages=[{"role": "user", "content": ask}],
+            )
+            return r.choices[0].message.content or ""
+
+        async def run() -> list[str]:
+            return await asyncio.gather(*[reply(t, s) for t in temps for s in range(8)])
+
+        texts = asyncio.run(run())
+    score = [
+        float(np.mean([well_formed_share(x, ask) for x in texts[8 * i : 8 * i + 8]]))
+        for i in range(3)
+    ]
+    assert score[0] >= 0.9 and score[1] >= 0.9
+    assert score[2] / score[0] < 0.5

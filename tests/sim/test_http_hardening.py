@@ -54,7 +54,7 @@ def _read(client: anthropic.Anthropic, events: int | None) -> None:
 
 
 def test_an_abandoned_stream_is_billed_for_what_was_generated(slow_server: SimServer) -> None:
-    # every simulator below sees LONG for the first time, so each generates the same 171 tokens
+    # every simulator below sees LONG for the first time, so each generates the same 111 tokens
     with llmlab.sim.mock(seed=0, time_scale=SCALE) as local:
         _read(anthropic.Anthropic(api_key="test", max_retries=0), None)
         (full,) = local.billing.records
@@ -66,7 +66,7 @@ def test_an_abandoned_stream_is_billed_for_what_was_generated(slow_server: SimSe
         3,
     )
     (http_cut,) = _settled(slow_server.sim, 1)
-    assert full.complete and full.output_tokens == 171
+    assert full.complete and full.output_tokens == 111
     for cut in (local_cut, http_cut):  # over HTTP as in-process: only what was generated
         assert not cut.complete
         assert cut.output_tokens < 0.5 * full.output_tokens, (cut, full)

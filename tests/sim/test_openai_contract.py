@@ -304,8 +304,12 @@ def test_seed_reproducible_and_seeds_differ(client: openai.OpenAI) -> None:
 
 
 def test_temperature_zero_and_penalties(client: openai.OpenAI) -> None:
+    # a confident model: a penalty of 2.0 flips only tokens already said several times, so the
+    # reply must be long enough to repeat some (a walk-through, 120 tokens)
+    walk = [{"role": "user", "content": "Walk me through restarting the payments service safely."}]
+
     def run(**kw: Any) -> str:
-        c = client.chat.completions.create(model=MODEL, messages=USER, max_tokens=40, **kw)  # type: ignore[call-overload]
+        c = client.chat.completions.create(model=MODEL, messages=walk, max_tokens=120, **kw)  # type: ignore[call-overload]
         return c.choices[0].message.content or ""
 
     greedy = run(temperature=0)

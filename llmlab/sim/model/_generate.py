@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -11,13 +13,14 @@ import numpy as np
 
 from llmlab.sim.model._conversation import Conversation
 from llmlab.sim.model._lm import EOS, NGramModel
+from llmlab.sim.model._planner import TRIAGE_ASK, AnswerPlan, Choice, continuing, plan_answer
 from llmlab.sim.model._recall import recall
 from llmlab.sim.model._sampling import SamplingParams, distribution, draw
-from llmlab.sim.model._skills import Behaviour, plan
+from llmlab.sim.model._skills import Behaviour, pick_severity, plan, services_in
 
 StopReason = Literal["end", "max_tokens", "stop_sequence", "tool_use"]
-_TOPIC_BIAS = 1.5  # logit boost for vocabulary the user mentioned: keeps replies on topic
-_MIN_WORDS = 6  # end-of-reply is suppressed for the first few tokens
+_TOPIC_BIAS = 1.5  # free text (thinking): logit boost for vocabulary the user mentioned
+_MIN_WORDS = 6  # free text: end-of-reply is suppressed for the first few tokens
 
 
 @dataclass
@@ -200,7 +203,15 @@ def generate(
     """One reply: structured when a skill applies, otherwise sampled from the language model."""
     decided = recall(conv, rng) or plan(conv, behaviour, rng, params.temperature)
     if decided is None:
-        out, stop, seq, n = _free_text(model, conv, params, max_tokens, stops, rng, top_n)
+        text = conv.last_user_text
+        severity = service = None
+        if TRIAGE_ASK.search(text):
+            severity = pick_severity(text, params.temperature, rng)
+            service = next(iter(services_in(text)), None)
+        answer = plan_answer(conv, severity, service, Choice(rng, params.temperature))
+        if conv.prefill:  # continue the caller's start of the reply
+            answer = continuing(answer, conv.prefill)
+        out, stop, seq, n = guided_text(model, answer, params, max_tokens, stops, rng, top_n)
         return Generation([out], stop, seq, n)
     parts: list[TextOut | ToolCallOut] = []
     used = 0
@@ -229,3 +240,227 @@ def generate(
         used += len(ids) + overhead
     reason: StopReason = "tool_use" if decided.tool_calls else "end"
     return Generation(parts, reason, None, max(used, 1))
+
+
+# -- guided decoding: the model's distribution centred on an answer plan ------------------------
+#: probability the plan's next token gets at temperature 1 (the rest keeps the model's shape)
+PLAN_MASS = 0.998
+#: the opening token's distribution at temperature 1: the plan's first word gets OPENING_PLAN,
+#: discourse openers ("Sure.", "In short, ...") share OPENING_OTHERS in the proportions the model
+#: gives them, and the rest of the vocabulary keeps the model's shape in what is left (1 %)
+OPENING_PLAN = 0.5
+OPENING_OTHERS = 0.49
+#: discourse openers: the text before the plan, and whether the plan's first letter is lowered
+_OPENERS = (
+    ("Sure. ", False),
+    ("In short, ", True),
+    ("Here is the short answer. ", False),
+    ("Briefly, ", True),
+    ("Good question. ", False),
+    ("Overall, ", True),
+    ("Put simply, ", True),
+    ("First, ", True),
+    ("In practice, ", True),
+)
+
+
+@functools.cache
+def _openers(model: NGramModel) -> dict[int, tuple[str, bool]]:
+    """Model-local first token -> opener, for the openers the vocabulary can start."""
+    out: dict[int, tuple[str, bool]] = {}
+    for prefix, lower in _OPENERS:
+        first = model.encoding.encode(prefix)[0]
+        local = model.to_local([first])
+        if local and local[0] not in out:
+            out[local[0]] = (prefix, lower)
+    return out
+
+
+def _opening_logits(model: NGramModel, base: np.ndarray, plan_first: int) -> np.ndarray:
+    """The first token's logits: see OPENING_PLAN (a real distribution, normalised)."""
+    special = [i for i in _openers(model) if i != plan_first]
+    logits = base + np.log(1 - OPENING_PLAN - OPENING_OTHERS)
+    logits[EOS] = -np.inf  # a reply never ends before it starts
+    w = np.exp(base[special] - base[special].max())
+    logits[special] = np.log(OPENING_OTHERS * w / w.sum())
+    if plan_first >= 0:
+        logits[plan_first] = np.log(OPENING_PLAN)
+    out: np.ndarray = logits
+    return out
+
+
+def _lower_first(text: str) -> str:
+    """The plan after an opener such as "In short, ": its first word lowered unless a name."""
+    word = text.split(" ", 1)[0]
+    keep = word == "I" or (len(word) > 1 and word.isupper()) or word in _PROPER
+    if keep or any(c.isdigit() for c in word):
+        return text
+    return text[0].lower() + text[1:]
+
+
+_PROPER = frozenset({"Northwind", "Cloud", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday"})
+
+
+def _plan_ids(model: NGramModel, answer: AnswerPlan, first: int) -> list[int]:
+    """The plan's tiktoken ids, given the sampled first token ``first`` (a tiktoken id)."""
+    ids = model.encoding.encode(answer.text)
+    if ids and ids[0] == first:
+        return ids
+    local = model.to_local([first])
+    opener = _openers(model).get(local[0]) if local else None
+    if opener is not None:
+        prefix, lower = opener
+        ids = model.encoding.encode(prefix + (_lower_first(answer.text) if lower else answer.text))
+        if ids[0] == first:
+            return ids
+    # an opening the plan cannot follow: the reply starts off-plan, then says the plan
+    return [first, *model.encoding.encode(" " + answer.text)]
+
+
+def guided_text(
+    model: NGramModel,
+    answer: AnswerPlan,
+    params: SamplingParams,
+    max_tokens: int,
+    stops: list[str],
+    rng: np.random.Generator,
+    top_n: int,
+) -> tuple[TextOut, StopReason, str | None, int]:
+    """Sample a reply whose next-token distribution is centred on ``answer``'s next token.
+
+    At each step the plan's next token gets probability PLAN_MASS at temperature 1 and the
+    model's own distribution shares the rest; temperature and top-p act on that distribution.
+    A token the course vocabulary lacks (a name copied from the prompt) gets an extra slot, a
+    copy head. An off-plan token is kept; the plan resumes after it (or skips the planned token
+    when the off-plan one is the token after it), so a high temperature visibly derails.
+    """
+    plain = _plain(params)
+    counts: Counter[int] = Counter()
+    tokens: list[TokenOut] = []
+    text = ""
+    context: list[int] = []
+    plan: list[int] = []
+    pos = 0
+    odds = np.log(PLAN_MASS / (1 - PLAN_MASS))
+    first_ids = model.to_local(model.encoding.encode(answer.text)[:1])
+    plan_first = first_ids[0] if first_ids else -1
+    for step in range(max_tokens):
+        base = model.log_probs(context)
+        copy = -1
+        tok = -1
+        logprob = lognorm = 0.0
+        if step == 0 and answer.continuation:
+            plan = model.encoding.encode(answer.text)
+            logits = base.copy()
+            local = plan_first
+            if local >= 0:
+                logits[local] = odds + np.log1p(-np.exp(base[local]) + 1e-300)
+            else:
+                copy = model.size
+                logits = np.append(logits, odds)
+            logits[EOS] = -np.inf  # a reply never ends before it starts
+        elif step == 0:
+            logits = _opening_logits(model, base, plan_first)
+            if plan_first < 0:  # the plan opens with a word the vocabulary lacks: copy it
+                copy = model.size
+                logits = np.append(logits, np.log(OPENING_PLAN))
+                plan = model.encoding.encode(answer.text)
+        else:
+            target = plan[pos] if pos < len(plan) else -1
+            local = model._local.get(target, -1) if target >= 0 else EOS
+            if plain and not top_n:  # the common case, without vocabulary-sized work
+                tok, logprob = _plan_step(base, local, rng)
+                copy = model.size if local < 0 else -1
+                if tok == EOS:
+                    return TextOut(tokens, [TokenOut("", b"", logprob, [])]), "end", None, step + 1
+                logits = base  # only read at tok below
+            else:
+                logits = base.copy()
+                if local >= 0:
+                    logits[local] = odds + np.log1p(-np.exp(base[local]) + 1e-300)
+                else:
+                    copy = model.size
+                    logits = np.append(logits, odds)
+        if tok < 0:
+            if plain:
+                tok, lognorm = _plain_step(logits, rng, masked=step == 0)
+            if tok < 0:
+                view: Mapping[int, int] = counts
+                if copy >= 0 and counts:
+                    view = {k: v for k, v in counts.items() if k < copy}
+                probs = distribution(logits, params, view)
+                tok = draw(probs, rng)
+                finite = logits[np.isfinite(logits)]
+                peak = finite.max()
+                lognorm = peak + np.log(np.exp(finite - peak).sum())
+            logprob = float(logits[tok] - lognorm)
+        top = []
+        if top_n:
+            logz = logits - lognorm
+            best = np.argsort(-logz, kind="stable")[:top_n]
+            top = [_entry(model, i, plan[pos] if copy >= 0 else -1, logz) for i in best]
+        if tok == EOS:
+            end = TokenOut("", b"", logprob, top)
+            return TextOut(tokens, [end]), "end", None, step + 1
+        if tok == copy:
+            raw = model.encoding.decode_single_token_bytes(plan[pos])
+            text_ = raw.decode("utf-8", errors="replace")
+            tokens.append(TokenOut(text_, raw, logprob, top))
+            pos += 1
+        else:
+            tokens.append(TokenOut(model.token_text(tok), model.token_bytes(tok), logprob, top))
+            counts[tok] += 1
+            context = [*context[-1:], tok]
+            if step == 0 and not answer.continuation:
+                plan = _plan_ids(model, answer, model.token_ids[tok])
+                pos = 1
+            elif step == 0:
+                pos = 1 if plan and model.token_ids[tok] == plan[0] else 0
+            elif pos < len(plan) and model.token_ids[tok] == plan[pos]:
+                pos += 1
+            elif pos + 1 < len(plan) and model.token_ids[tok] == plan[pos + 1]:
+                pos += 2  # the model skipped the planned token
+        if not stops:
+            continue
+        text += tokens[-1].text
+        for s in stops:
+            at = text.find(s)
+            if at >= 0:
+                return TextOut(tokens, _trim(tokens, len(text) - at)), "stop_sequence", s, step + 1
+    return TextOut(tokens), "max_tokens", None, max_tokens
+
+
+def _plan_step(base: np.ndarray, local: int, rng: np.random.Generator) -> tuple[int, float]:
+    """One draw at temperature 1 from the plan-centred distribution, and its log-probability.
+
+    The plan token (``local``; -1: the copy slot, returned as ``base.size``) has probability
+    exactly PLAN_MASS; any other token ``t`` has (1 - PLAN_MASS) * p(t) / (1 - p(plan)), p
+    the model's own distribution. One uniform, as every other draw: below PLAN_MASS it is the
+    plan token, above it picks among the others by inverse CDF (only then is the vocabulary
+    touched), so most tokens cost no array work at all.
+    """
+    u = rng.random()
+    if u < PLAN_MASS:
+        return (local if local >= 0 else base.size), _LOG_PLAN
+    probs = np.exp(base)
+    rest = 1.0
+    if local >= 0:
+        rest = 1.0 - float(probs[local])
+        probs[local] = 0.0
+    cumulative = probs.cumsum()
+    share = (u - PLAN_MASS) / (1 - PLAN_MASS)
+    i = int(cumulative.searchsorted(share * cumulative[-1], side="right"))
+    tok = min(i, base.size - 1)
+    return tok, float(_LOG_REST + base[tok] - np.log(rest))
+
+
+_LOG_PLAN = float(np.log(PLAN_MASS))
+_LOG_REST = float(np.log1p(-PLAN_MASS))
+
+
+def _entry(model: NGramModel, i: int, copied: int, logz: np.ndarray) -> tuple[str, bytes, float]:
+    """One top_logprobs entry; index ``model.size`` is the copy slot holding ``copied``."""
+    if i == model.size:
+        raw = model.encoding.decode_single_token_bytes(copied)
+        return raw.decode("utf-8", errors="replace"), raw, float(logz[i])
+    return model.token_text(i), model.token_bytes(i), float(logz[i])

@@ -181,7 +181,20 @@ def corpus_paragraphs() -> list[str]:
     return paragraphs
 
 
+def training_paragraphs() -> list[str]:
+    """What the model is trained on: the corpus, each corpus sentence again on its own (so every
+    sentence start is also a reply start), and ``data/replies.md`` (how replies open)."""
+    corpus = corpus_paragraphs()
+    sentences = [s for p in corpus for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", p) if len(s) >= 20]
+    replies = (data_dir() / "replies.md").read_text(encoding="utf-8").split("\n\n")[2:]
+    return [*corpus, *sentences, *(r.strip() for r in replies if r.strip())]
+
+
 @functools.cache
 def model_for(encoding_name: str) -> NGramModel:
-    """The shared model for one tokenizer, trained once per process."""
-    return NGramModel(encoding_name, corpus_paragraphs())
+    """The shared model for one tokenizer, trained once per process (with the planner's corpus
+    index, so a process's first prose reply costs no more than its first structured one)."""
+    from llmlab.sim.model._planner import corpus_index  # the planner imports this module
+
+    corpus_index()
+    return NGramModel(encoding_name, training_paragraphs())

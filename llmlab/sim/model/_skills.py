@@ -29,6 +29,7 @@ import numpy as np
 
 from llmlab.sim.model import _judge, _strength
 from llmlab.sim.model._conversation import Conversation, Part, Tool, Turn
+from llmlab.sim.model._extract import extract
 
 SEVERITIES = ["sev1", "sev2", "sev3", "sev4"]
 SERVICES = [
@@ -54,6 +55,9 @@ _SERVICE_CUES = {
 # cue -> (severity, weight); weights are the skill's documented "beliefs"
 _SEVERITY_CUES: dict[str, tuple[str, float]] = {
     "all customers": ("sev1", 3.0),
+    "every customer": ("sev1", 3.0),
+    "nobody can": ("sev1", 2.5),
+    "blocked": ("sev1", 2.0),
     "outage": ("sev1", 2.5),
     "down": ("sev1", 2.0),
     "data loss": ("sev1", 3.0),
@@ -183,6 +187,8 @@ _FORMAT_EXAMPLES = {
     "ipv6": "2001:db8::10",
     "uuid": "8c5b7d4e-2f1a-4c3b-9e6d-1a2b3c4d5e6f",
 }
+
+
 def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/"):
@@ -204,6 +210,7 @@ class _Filler:
     rng: np.random.Generator
     temperature: float
     severity: str | None = None
+    taken: frozenset[Any] = frozenset()  # values already given to a field (one per field)
 
     def value(self, name: str, schema: dict[str, Any], root: dict[str, Any]) -> Any:
         schema = _resolve(schema, root)
@@ -227,21 +234,27 @@ class _Filler:
                 return sev in ("sev1", "sev2") or bool(cue)
             return False
         if kind in ("integer", "number"):
-            nums = [float(n) for n in re.findall(r"\b\d+(?:\.\d+)?\b", self.text)]
-            value = nums[0] if nums else float(schema.get("minimum", 1))
+            named = extract(name, schema, self.text, self.rng, self.temperature, self.taken)
+            if named is not None:
+                self.taken = self.taken | {named}
+            value = named if named is not None else schema.get("minimum", 1)
             if "maximum" in schema:
-                value = min(value, float(schema["maximum"]))
+                value = min(value, schema["maximum"])
             if "minimum" in schema:
-                value = max(value, float(schema["minimum"]))
+                value = max(value, schema["minimum"])
             return int(value) if kind == "integer" else value
-        if schema.get("format") in _FORMAT_EXAMPLES:
-            return _FORMAT_EXAMPLES[schema["format"]]
         limit = int(schema.get("maxLength", 100))
         if "service" in key:
             found = services_in(self.text)
             return found[0] if found else "api-gateway"
         if "sever" in key:
             return self.severity or pick_severity(self.text, self.temperature, self.rng)
+        named = extract(name, schema, self.text, self.rng, self.temperature, self.taken)
+        if named is not None:
+            self.taken = self.taken | {named}
+            return str(named)[:limit]
+        if schema.get("format") in _FORMAT_EXAMPLES:
+            return _FORMAT_EXAMPLES[schema["format"]]
         return _summary(self.text, limit)
 
     def _enum(self, key: str, options: list[Any]) -> Any:
@@ -251,7 +264,17 @@ class _Filler:
         found = [s for s in services_in(self.text) if s in options]
         if found:
             return found[0]
+        named = extract(key, {"type": "string"}, self.text, self.rng, self.temperature)
+        if named in options:
+            return named
         low = self.text.lower()
+        mentioned = []
+        for i, o in enumerate(options):
+            m = re.search(rf"(?<![\w-]){re.escape(str(o).lower())}(?![\w-])", low)
+            if m:
+                mentioned.append((m.start(), i, o))
+        if mentioned:
+            return min(mentioned)[2]
         scored = [(-(str(o).lower() in low), i, o) for i, o in enumerate(options)]
         return min(scored)[2]
 
