@@ -20,6 +20,7 @@ from llmlab._exceptions import (  # noqa: E402
     PricingError,
     ProviderUnavailableError,
     SimulatorError,
+    StreamInterruptedError,
     StructuredOutputError,
 )
 from llmlab._live import is_live, simulator_only  # noqa: E402
@@ -43,6 +44,7 @@ __all__ = [
     "ProviderUnavailableError",
     "RunCost",
     "SimulatorError",
+    "StreamInterruptedError",
     "StructuredOutputError",
     "__version__",
     "check",

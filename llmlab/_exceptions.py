@@ -12,6 +12,7 @@ Hierarchy (httpx style: catch ``LlmlabError`` to catch anything llmlab raises)::
     ├── BudgetExceededError   a tenant's budget refused a call before it was made
     ├── StructuredOutputError the model's output never validated within the allowed attempts
     ├── ProviderUnavailableError every provider failed (or was open) for one client call
+    ├── StreamInterruptedError a stream failed after its text reached the caller (no retry)
     ├── ExerciseError         an exercise id is unknown or a candidate has the wrong shape
     └── LedgerWriteWarning    a warning, not raised: a ledger row could not be written (the
                               call's response is returned anyway; the row is in the log)
@@ -30,6 +31,7 @@ __all__ = [
     "PricingError",
     "ProviderUnavailableError",
     "SimulatorError",
+    "StreamInterruptedError",
     "StructuredOutputError",
 ]
 
@@ -64,6 +66,11 @@ class BudgetExceededError(LlmlabError):
 
 class StructuredOutputError(LlmlabError):
     """Raised when the model's output still fails validation after the allowed attempts."""
+
+
+class StreamInterruptedError(LlmlabError):
+    """Raised by ``LLMClient.stream`` when a stream fails after its text reached the caller: a
+    retry would show that text twice. The original error is its ``__cause__``."""
 
 
 class ProviderUnavailableError(LlmlabError):

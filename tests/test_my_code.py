@@ -71,6 +71,48 @@ def test_a_pass_keeps_a_standalone_readable_module(
     assert kept is not ns["backoff_delay"] and kept(3, 1.0, 60.0, lambda: 0.5) == 4.0
 
 
+def test_a_library_object_without_a_module_is_imported_from_where_it_lives(my_code: Path) -> None:
+    """Lab 04's cache_breakpoint reads llmlab.sim.MODELS, a dict: it has no __module__."""
+    ns = cell(
+        """
+        from llmlab.sim import MODELS
+
+
+        def cache_minimum(model):
+            return MODELS[model].cache_min_tokens
+        """
+    )
+    text = _persist.source_of("04.cache_minimum", ns["cache_minimum"])
+    assert "from llmlab.sim import MODELS" in text
+    scope: dict[str, Any] = {}
+    exec(compile(text, "kept.py", "exec"), scope)
+    assert scope["cache_minimum"]("claude-sonnet-4-6") == ns["cache_minimum"]("claude-sonnet-4-6")
+    with pytest.raises(_persist._Unsaveable, match="the notebook's 'TABLE'"):
+        _persist.source_of("04.x", cell("TABLE = {1: object()}\ndef x():\n    return TABLE\n")["x"])
+
+
+def test_a_helper_known_by_a_second_name_is_kept_under_both(my_code: Path) -> None:
+    """``backoff_delay_ = solution_or_reference(...)`` is the same function under a new name."""
+    ns = cell(
+        """
+        def backoff(attempt):
+            return 2.0**attempt
+
+
+        backoff_ = backoff
+
+
+        def wait_for(attempt):
+            return backoff_(attempt)
+        """
+    )
+    text = _persist.source_of("07.wait_for", ns["wait_for"])
+    assert "def backoff(" in text and "backoff_ = backoff" in text
+    scope: dict[str, Any] = {}
+    exec(compile(text, "kept.py", "exec"), scope)
+    assert scope["wait_for"](3) == 8.0
+
+
 def test_a_failing_redefinition_is_checked_again_and_not_kept(
     my_code: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

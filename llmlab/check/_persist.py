@@ -18,6 +18,7 @@ import inspect
 import linecache
 import os
 import re
+import sys
 import textwrap
 import types
 from collections.abc import Iterator
@@ -146,6 +147,20 @@ def _importable(value: Any) -> str | None:
     return None
 
 
+def _module_attribute(name: str, value: Any) -> str | None:
+    """The public module that holds ``value`` under ``name`` (``MODELS`` -> ``llmlab.sim``): an
+    object such as a dict has no ``__module__``, so look for it by identity, shortest path first."""
+    found = []
+    for module_name, module in list(sys.modules.items()):
+        if module is None or module_name == "__main__" or module_name.startswith("my_client"):
+            continue
+        if any(part.startswith("_") for part in module_name.split(".")):
+            continue
+        if getattr(module, name, None) is value:
+            found.append(module_name)
+    return min(found, key=lambda m: (m.count("."), m)) if found else None
+
+
 def _http_line(value: types.ModuleType) -> str | None:
     if value.__name__ not in ("httpx", "httpx2"):
         return None
@@ -200,6 +215,7 @@ class _Writer:
         self.imports: dict[str, str] = {}  # name -> import line
         self.constants: dict[str, str] = {}
         self.sources: dict[str, str] = {}  # name -> source, dependencies first
+        self.aliases: dict[str, str] = {}  # another name the cells gave a kept function
         self.needs_sdk_http = False
 
     def add(self, name: str, obj: Any) -> None:
@@ -259,7 +275,14 @@ class _Writer:
             self.constants[name] = f"{name} = re.compile({value.pattern!r}, {flags})"
             return
         if isinstance(value, (types.FunctionType, type)) and value.__module__ == "__main__":
-            self.add(name, value)
+            # ``backoff_delay_ = solution_or_reference(...)`` names the same function twice
+            self.add(value.__name__, value)
+            if value.__name__ != name:
+                self.aliases[name] = f"{name} = {value.__name__}"
+            return
+        holder = _module_attribute(name, value)
+        if holder is not None:
+            self.imports[name] = f"from {holder} import {name}"
             return
         raise _Unsaveable(
             f"it uses the notebook's {name!r} ({type(value).__name__}); pass it as an argument"
@@ -277,6 +300,8 @@ class _Writer:
         ordered = sorted(imports, key=lambda line: (line.startswith("from "), line))
         body = [*ordered, *([""] if imports else []), *self.constants.values()]
         parts = [src for src in self.sources.values() if src]
+        if self.aliases:
+            parts.append("\n".join(self.aliases.values()))
         footer = [f"__llmlab_exercise__ = {exercise_id!r}", f"__llmlab_name__ = {name!r}"]
         blocks = ["\n".join(head + body).rstrip(), *parts, "\n".join(footer)]
         return "\n\n\n".join(blocks) + "\n"

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import inspect
-import json
 import logging
 import random
 import time
@@ -45,6 +43,7 @@ from pydantic import BaseModel
 from llmlab._exceptions import (
     CircuitOpenError,
     ProviderUnavailableError,
+    StreamInterruptedError,
     StructuredOutputError,
 )
 from llmlab._httpgen import TRANSPORT_ERRORS
@@ -59,6 +58,14 @@ from llmlab.reference._client_wire import (
 from llmlab.reference.breaker import is_infra_error as breaker_is_infra_error
 from llmlab.reference.cost import ContextWindowError
 from llmlab.reference.ledger import Ledger
+from llmlab.reference.request import (
+    LLMRequest,
+    LLMResult,
+    ToolRun,
+    Usage,
+    build_prompt,
+    prompt_hash,
+)
 from llmlab.reference.retry import error_type
 from llmlab.reference.tools import ModelTurn, ToolCall, ToolResult, ToolSpec
 from llmlab.sim import DEFAULT_MODEL, MODELS
@@ -86,113 +93,6 @@ __all__ = [
 Provider = Literal["anthropic", "openai"]
 
 
-@dataclass(frozen=True)
-class LLMRequest:
-    """What the caller wants, whoever answers: prompt, explicit sampling, who pays, a key.
-
-    ``temperature`` and ``top_p`` go to OpenAI, always sent (never a default you did not
-    choose). Anthropic's current API (2026-10-21) refuses sampling parameters, so a request
-    answered by Anthropic samples at the model's own setting. ``idempotency_key`` names the
-    logical request, so side effects of a retried or replayed request happen once.
-    """
-
-    messages: tuple[Message, ...]
-    system: str = ""
-    max_tokens: int = 256
-    temperature: float = 0.0
-    top_p: float | None = None
-    stop: tuple[str, ...] = ()
-    feature: str = "default"
-    tenant: str = "default"
-    idempotency_key: str | None = None
-    cache_system: bool = True
-
-    def __post_init__(self) -> None:
-        if not self.messages or self.messages[0].role != "user":
-            raise ValueError("LLMRequest.messages must start with a user Message")
-        if not isinstance(self.max_tokens, int) or self.max_tokens < 1:
-            raise ValueError(f"max_tokens must be a positive integer, got {self.max_tokens!r}")
-        if not 0.0 <= self.temperature <= 1.0:
-            raise ValueError(f"temperature must be within [0, 1], got {self.temperature}")
-        if self.top_p is not None and not 0.0 < self.top_p <= 1.0:
-            raise ValueError(f"top_p must be within (0, 1], got {self.top_p}")
-
-    @classmethod
-    def ask(cls, user: str, **fields: Any) -> LLMRequest:
-        """A one-turn request: ``LLMRequest.ask("Summarise ...", system=..., feature=...)``."""
-        return cls(messages=(Message("user", user),), **fields)
-
-
-def build_prompt(request: LLMRequest) -> dict[str, Any]:
-    """The provider-neutral prompt as plain JSON data: a pure function of the request."""
-    return {
-        "system": request.system,
-        "messages": [
-            {
-                "role": m.role,
-                "text": m.text,
-                "tool_calls": [[c.id, c.name, c.arguments] for c in m.tool_calls],
-                "tool_results": [[r.call_id, r.content, r.is_error] for r in m.tool_results],
-            }
-            for m in request.messages
-        ],
-        "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        "top_p": request.top_p,
-        "stop": list(request.stop),
-    }
-
-
-def prompt_hash(request: LLMRequest) -> str:
-    """SHA-256 of the canonical prompt: equal prompts, equal hashes, on any machine."""
-    canonical = json.dumps(build_prompt(request), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Tokens of one answer; ``input_tokens`` counts ALL input (uncached + writes + reads)."""
-
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-
-
-@dataclass(frozen=True)
-class LLMResult:
-    """One answer: text (and tool calls, or the validated object), who gave it, at what cost."""
-
-    text: str
-    provider: str
-    model: str
-    request_id: str
-    usage: Usage
-    cost_usd: float
-    latency_ms: float
-    ttft_ms: float | None
-    attempts: int  # provider attempts this answer took, across providers
-    stop_reason: str
-    tool_calls: tuple[ToolCall, ...] = ()
-    parsed: Any = None
-
-
-@dataclass
-class ToolRun:
-    """How a tool loop ended: ``"answer"``, or ``"max_turns"`` (the cap on a looping model)."""
-
-    answer: str | None = None
-    stopped: Literal["answer", "max_turns"] = "max_turns"
-    turns: int = 0
-    calls: list[ToolCall] = field(default_factory=list)
-    results: list[ToolResult] = field(default_factory=list)
-    responses: list[LLMResult] = field(default_factory=list)
-
-    @property
-    def cost_usd(self) -> float:
-        return sum(r.cost_usd for r in self.responses)
-
-
 class _StreamEndedEarly(Exception):
     """The connection closed before the provider's end-of-message event."""
 
@@ -214,10 +114,6 @@ def is_infra_error(exc: BaseException) -> bool:
     in_stream = getattr(exc, "status_code", None) in (None, 200)
     sdk_error = isinstance(exc, anthropic.APIError | openai.APIError)
     return sdk_error and in_stream and error_type(exc) in STREAM_ERROR_TYPES
-
-
-class StreamInterruptedError(Exception):
-    """A stream failed after its text reached the caller: a retry would show that text twice."""
 
 
 @dataclass
@@ -396,7 +292,10 @@ class ClientBase:
             if request.cache_system:
                 kwargs = self.piece["04.cache_breakpoint"](kwargs, self.models[provider])
             return kwargs
-        return openai_kwargs(temperature=request.temperature, top_p=request.top_p, **common)
+        kwargs = openai_kwargs(temperature=request.temperature, top_p=request.top_p, **common)
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
+        return kwargs
 
     def estimate_call(self, provider: str, params: dict[str, Any]) -> tuple[int, float]:
         """(input tokens, worst-case USD) of ``params`` on ``provider``: your 02.estimate_call.

@@ -42,5 +42,8 @@ class CostMeter:
         return call
 
 
+cost_ = cost_usd
+
+
 __llmlab_exercise__ = '02.CostMeter'
 __llmlab_name__ = 'CostMeter'

@@ -54,5 +54,9 @@ def retry_call(fn, *, max_attempts=4, sleep=time.sleep, rand=random.random, base
             sleep(wait)
 
 
+backoff_delay_ = backoff_delay
+classify_error_ = classify_error
+
+
 __llmlab_exercise__ = '07.retry_call'
 __llmlab_name__ = 'retry_call'

@@ -1,7 +1,7 @@
 """Your 10.map_reduce, kept by llmlab.check when it passed: edit the notebook, not this file."""
 
 import asyncio
-from llmlab.reference.client import LLMRequest
+from llmlab.reference.request import LLMRequest
 
 COMBINE_SYSTEM = 'Combine these numbered section summaries into one summary of the incident.'
 MAP_SYSTEM = 'Summarise this section of a postmortem in two sentences for an engineering lead.'
