@@ -19,6 +19,7 @@ import linecache
 import os
 import re
 import sys
+import sysconfig
 import textwrap
 import types
 from collections.abc import Iterator
@@ -152,13 +153,27 @@ def _module_attribute(name: str, value: Any) -> str | None:
     object such as a dict has no ``__module__``, so look for it by identity, shortest path first."""
     found = []
     for module_name, module in list(sys.modules.items()):
-        if module is None or module_name == "__main__" or module_name.startswith("my_client"):
+        if module is None or any(part.startswith("_") for part in module_name.split(".")):
             continue
-        if any(part.startswith("_") for part in module_name.split(".")):
+        if not _installed(module):  # a notebook, a test file or my_client/ itself
             continue
         if getattr(module, name, None) is value:
             found.append(module_name)
     return min(found, key=lambda m: (m.count("."), m)) if found else None
+
+
+def _installed(module: types.ModuleType) -> bool:
+    """Is ``module`` part of llmlab or an installed library (not a script, test or cell)?"""
+    file = getattr(module, "__file__", None)
+    if not file:
+        return False
+    roots = {
+        Path(p).resolve()
+        for p in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])
+    }
+    roots.add(Path(__file__).resolve().parents[1])  # the llmlab package
+    path = Path(file).resolve()
+    return any(root in path.parents for root in roots)
 
 
 def _http_line(value: types.ModuleType) -> str | None:
