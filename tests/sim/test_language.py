@@ -306,6 +306,37 @@ def test_an_order_id_given_earlier_is_recalled_or_admitted_missing() -> None:
     assert "don't have" in cut.content[0].text and "ORD-5521" not in cut.content[0].text
 
 
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("Do you remember my order id?", "your order id"),
+        ("Can you tell me the incident commander's name I mentioned?", "the incident commander"),
+    ],
+)
+def test_a_missing_fact_is_named_as_the_user_asked_for_it(question: str, names: str) -> None:
+    with mock(Simulator(seed=6, time_scale=1e-6)):
+        reply = anthropic.Anthropic(api_key="sk-ant-test").messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=60,
+            messages=[{"role": "user", "content": question}],
+        )
+    text = reply.content[0].text
+    assert f"I don't have {names}" in text, text
+
+
+def test_a_yes_no_question_is_restated_without_a_capital_mid_sentence() -> None:
+    question = "Is it safe to cache LLM responses? When is it not?"
+    with mock(Simulator(seed=3, time_scale=1e-6)):
+        reply = openai.OpenAI(api_key="sk-test").chat.completions.create(
+            model="gpt-4.1-mini",
+            max_tokens=80,
+            temperature=0,
+            messages=[{"role": "user", "content": question}],
+        )
+    text = reply.choices[0].message.content or ""
+    assert "about Is " not in text and "whether it is safe to cache LLM responses" in text, text
+
+
 def test_temperature_derails_a_coherent_answer() -> None:
     """Coherence (share of well-formed sentences) falls as temperature rises (lab 01's plot)."""
     prompt = "How do I roll back a bad deploy?"

@@ -193,7 +193,20 @@ def _topic(question: str) -> str:
         return ""
     if words[0].lower() in ("i", "we", "you"):
         words = words[1:]
+    if len(words) > 2 and words[0].lower() in _YES_NO:
+        # "Is it safe to cache X" -> "whether it is safe to cache X": no capital mid-sentence
+        aux, n = words[0].lower(), 3 if words[1].lower() in _DETERMINERS else 2
+        subject = [{"i": "you", "we": "you"}.get(w.lower(), w) for w in words[1:n]]
+        verb = [] if aux in ("do", "does", "did") else [aux]  # "Does X reset" -> "whether X reset"
+        words = ["whether", *subject, *verb, *words[n:]]
     return " ".join(words[:12])
+
+
+_DETERMINERS = frozenset({"the", "a", "an", "our", "my", "your", "this", "that", "these", "those"})
+#: auxiliaries that open a yes/no question, restated as "whether <subject> <aux> ..."
+_YES_NO = frozenset(
+    {"is", "are", "was", "were", "can", "could", "should", "would", "will", "does", "do", "did"}
+)
 
 
 def _question_of(text: str) -> tuple[str, str]:
@@ -324,12 +337,24 @@ def continuing(answer: AnswerPlan, prefill: str) -> AnswerPlan:
     return AnswerPlan([" " + lowered], answer.stems, continuation=True)
 
 
+#: "Do you remember ..." / "Can you tell me ..." before the thing asked for
+_ASKS_RECALL = re.compile(
+    r"^\s*(?:remind me[:,]?\s+(?:what|which)\s+(?:is|was)\s+"
+    r"|(?:whether\s+)?(?:(?:do|can|could|would|will)\s+)?you\s+"
+    r"(?:(?:do|can|could|would|will)\s+)?(?:please\s+)?(?:still\s+)?"
+    r"(?:remember|recall|know|repeat|remind me of|tell me)\s+(?:what\s+)?)",
+    re.I,
+)
+
+
 def _as_object(topic: str) -> str:
-    t = re.sub(r"^(is|are|was|were)\s+", "", topic, flags=re.I)
+    t = _ASKS_RECALL.sub("", topic)
+    t = re.sub(r"^(is|are|was|were)\s+", "", t, flags=re.I)
     said = r"\b(i|we)\s+(gave|told|mentioned|said|shared|sent|provided)(\s+you)?\b"
     t = re.sub(said, "", t, flags=re.I)
     t = " ".join(t.split()) or "that detail"
-    return t if re.match(r"(the|a|an|your|my)\b", t, re.I) else "the " + t
+    t = re.sub(r"^my\b", "your", t, flags=re.I)  # the user's "my order id" is "your order id"
+    return t if re.match(r"(the|a|an|your)\b", t, re.I) else "the " + t
 
 
 def _opener(question: str, coverage: float) -> str:
