@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from llmlab.sim.model._sampling import SamplingParams
 from llmlab.sim.model._skills import Behaviour
 from llmlab.sim.physics._faults import decode_slowdown
 from llmlab.sim.physics._latency import decode_times, time_to_first_token
+from llmlab.sim.physics._per_sim import PerSimulator
 from llmlab.sim.wire._http import ApiError, json_response, key_id, parse_json_body
 from llmlab.sim.wire._openai_common import (
     admit,
@@ -97,17 +97,12 @@ class ResponseStore:
         return len(self._entries)
 
 
-_STORES: weakref.WeakKeyDictionary[Simulator, ResponseStore] = weakref.WeakKeyDictionary()
-_STORES_LOCK = threading.Lock()
+_STORES: PerSimulator[ResponseStore] = PerSimulator(ResponseStore)
 
 
 def store_for(sim: Simulator) -> ResponseStore:
     """The stored responses of ``sim`` (made on first use)."""
-    with _STORES_LOCK:
-        store = _STORES.get(sim)
-        if store is None:
-            store = _STORES[sim] = ResponseStore()
-        return store
+    return _STORES.of(sim)
 
 
 def handle(sim: Simulator, request: SimRequest, key: str, headers: dict[str, str]) -> SimResponse:

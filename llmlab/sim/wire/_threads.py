@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import copy
 import threading
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmlab.sim.physics._per_sim import PerSimulator
 from llmlab.sim.wire._http import ApiError
 
 #: replies kept for continuation, per simulator (oldest dropped first)
@@ -44,17 +44,12 @@ class ThreadStore:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_STORES: weakref.WeakKeyDictionary[Any, ThreadStore] = weakref.WeakKeyDictionary()
-_STORES_LOCK = threading.Lock()
+_STORES: PerSimulator[ThreadStore] = PerSimulator(ThreadStore)
 
 
 def store_for(sim: Any) -> ThreadStore:
     """The thread store of ``sim`` (created on first use)."""
-    with _STORES_LOCK:
-        store = _STORES.get(sim)
-        if store is None:
-            store = _STORES[sim] = ThreadStore()
-        return store
+    return _STORES.of(sim)
 
 
 def _thread_error(status: int, code: str, message: str) -> ApiError:
