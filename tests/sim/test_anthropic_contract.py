@@ -224,6 +224,24 @@ def test_stop_sequences(client: anthropic.Anthropic) -> None:
     assert text.startswith(_text(msg))
 
 
+@pytest.mark.parametrize(
+    ("stops", "message"),
+    [
+        (["\n\n"], "stop_sequences: each stop sequence must contain non-whitespace"),
+        ([""], "stop_sequences: each stop sequence must be non-empty"),
+        (["END", 3], "stop_sequences.1: Input should be a valid string"),
+        ("END", "stop_sequences: Input should be a valid list"),
+    ],
+)
+def test_bad_stop_sequences_are_named_as_the_api_names_them(
+    client: anthropic.Anthropic, stops: Any, message: str
+) -> None:
+    """Anthropic refuses whitespace-only stop sequences (Chat Completions takes "\n\n")."""
+    with pytest.raises(anthropic.BadRequestError) as info:
+        client.messages.create(model=MODEL, max_tokens=8, messages=USER, stop_sequences=stops)
+    assert info.value.body["error"]["message"] == message
+
+
 def test_max_tokens_stop_reason(client: anthropic.Anthropic) -> None:
     msg = client.messages.create(model=MODEL, max_tokens=3, messages=USER)
     assert msg.stop_reason == "max_tokens" and msg.usage.output_tokens == 3

@@ -1,6 +1,7 @@
 """No request body crashes the simulator: random and mutated bodies get a 4xx (or a valid 200).
 
-Bodies are POSTed with plain httpx to both generation endpoints, in-process and over real HTTP
+Bodies are POSTed with plain httpx to every POST endpoint (Messages and its token count, Chat
+Completions, Responses and its token count, embeddings), in-process and over real HTTP
 (``python -m llmlab.sim serve``'s app on a loopback port); every answer must be either a
 well-formed success or a 4xx with the provider's own error body, never a 5xx or an exception
 escaping the simulator. The mutated bodies include the newer features (thinking, structured
@@ -26,6 +27,9 @@ ENDPOINTS = {
     "anthropic": "https://api.anthropic.com/v1/messages",
     "anthropic-count": "https://api.anthropic.com/v1/messages/count_tokens",
     "openai": "https://api.openai.com/v1/chat/completions",
+    "openai-responses": "https://api.openai.com/v1/responses",
+    "openai-responses-count": "https://api.openai.com/v1/responses/input_tokens",
+    "openai-embeddings": "https://api.openai.com/v1/embeddings",
 }
 HEADERS = {
     "anthropic": {"x-api-key": "test", "anthropic-version": "2023-06-01"},
@@ -58,7 +62,7 @@ BASE: dict[str, dict[str, Any]] = {
         "tool_choice": {"type": "auto"},
         "temperature": 0.5,
         "top_k": 5,
-        "stop_sequences": ["\n\n"],
+        "stop_sequences": ["END"],  # a whitespace-only stop sequence is a 400
         "stream": False,
     },
     "openai": {
@@ -148,6 +152,50 @@ BASE["openai-features"] = {
     "stream_options": {"include_usage": True},
 }
 
+BASE["openai-responses"] = {
+    "model": "gpt-4.1-mini",
+    "instructions": "Be brief.",
+    "input": [
+        {
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "Is checkout down?"},
+                {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}"},
+            ],
+        },
+        {"type": "function_call", "call_id": "call_1", "name": "get_status", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": "healthy"},
+        {"role": "assistant", "content": "Checkout is healthy."},
+    ],
+    "tools": [
+        {
+            "type": "function",
+            "name": "get_status",
+            "description": "Status of one service.",
+            "parameters": {"type": "object", "properties": {}},
+            "strict": False,
+        }
+    ],
+    "tool_choice": "auto",
+    "text": {"format": {"type": "json_schema", "name": "Status", "schema": SCHEMA, "strict": True}},
+    "max_output_tokens": 32,
+    "temperature": 0.5,
+    "top_p": 0.9,
+    "store": True,
+    "metadata": {"team": "payments"},
+    "prompt_cache_key": "k",
+    "parallel_tool_calls": True,
+    "truncation": "disabled",
+    "stream": False,
+}
+BASE["openai-embeddings"] = {
+    "model": "text-embedding-3-small",
+    "input": ["checkout is down", "payments are slow"],
+    "dimensions": 256,
+    "encoding_format": "float",
+    "user": "u1",
+}
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -200,10 +248,25 @@ def mutate(draw: st.DrawFn, body: dict[str, Any]) -> None:
             parent.append(draw(json_values))
 
 
+_GENERATION_ONLY = ("max_tokens", "temperature", "top_k", "stop_sequences", "stream")
+
+
+def _base(endpoint: str) -> dict[str, Any]:
+    """A fresh copy of the valid body ``endpoint`` starts from (a token count takes no
+    generation parameters)."""
+    body: dict[str, Any] = json.loads(json.dumps(BASE[endpoint.replace("-count", "")]))
+    if endpoint.endswith("-count"):
+        for name in _GENERATION_ONLY:
+            body.pop(name, None)
+    return body
+
+
 @st.composite
 def mutated(draw: st.DrawFn, endpoint: str) -> dict[str, Any]:
-    body = json.loads(json.dumps(BASE[endpoint.replace("-count", "")]))
-    if draw(st.booleans()):
+    body = _base(endpoint)
+    if endpoint.endswith("-count") or endpoint == "openai-embeddings":
+        pass  # no streaming endpoint
+    elif draw(st.booleans()):
         body["stream"] = True
     else:
         body.pop("stream_options", None)
@@ -214,7 +277,7 @@ def mutated(draw: st.DrawFn, endpoint: str) -> dict[str, Any]:
 def _tame(body: Any) -> Any:
     """Keep valid requests small (a valid 64,000-token reply is correct but slow to generate)."""
     if isinstance(body, dict):
-        for name in ("max_tokens", "max_completion_tokens"):
+        for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
             value = body.get(name)
             if isinstance(value, int) and 32 < value <= 200_000:
                 body[name] = 32
@@ -267,8 +330,6 @@ SETTINGS = settings(max_examples=70, deadline=None, suppress_health_check=[Healt
 @given(endpoint=ENDPOINT, data=st.data())
 def test_mutated_bodies(endpoint: str, data: st.DataObject) -> None:
     body = _tame(data.draw(mutated(endpoint)))
-    if endpoint == "anthropic-count":
-        body.pop("max_tokens", None)
     _post(endpoint, json.dumps(body).encode(), "application/json")
 
 
@@ -313,8 +374,6 @@ HTTP_SETTINGS = settings(
 @given(endpoint=ENDPOINT, data=st.data())
 def test_mutated_bodies_over_http(server: SimServer, endpoint: str, data: st.DataObject) -> None:
     body = _tame(data.draw(mutated(endpoint)))
-    if endpoint == "anthropic-count":
-        body.pop("max_tokens", None)
     provider = _provider(endpoint)
     headers = {**HEADERS[provider], "content-type": "application/json"}
     response = httpx.post(_http_url(server, endpoint), json=body, headers=headers, timeout=60)
@@ -349,3 +408,14 @@ def pathological(draw: st.DrawFn) -> bytes:
 @given(endpoint=ENDPOINT, content=pathological())
 def test_pathological_json(endpoint: str, content: bytes) -> None:
     _post(endpoint, content, "application/json")
+
+
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+def test_the_unmutated_bodies_succeed(endpoint: str) -> None:
+    """The fuzzing starts from valid requests: each base body is answered 200 as it stands."""
+    body = _base(endpoint)
+    body.pop("stream_options", None)  # only allowed when streaming
+    provider = _provider(endpoint)
+    with llmlab.sim.mock(seed=0, time_scale=1e-6):
+        response = httpx.post(ENDPOINTS[endpoint], json=body, headers=HEADERS[provider])
+    assert response.status_code == 200, response.text

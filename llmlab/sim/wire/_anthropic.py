@@ -190,11 +190,7 @@ def _validate(
     top_k = body.get("top_k")
     if top_k is not None and (not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0):
         raise _error(400, "top_k: Input should be a non-negative integer")
-    stops = body.get("stop_sequences")
-    if stops is not None and (
-        not isinstance(stops, list) or not all(isinstance(s, str) and s.strip() for s in stops)
-    ):
-        raise _error(400, "stop_sequences: each stop sequence must be a non-empty string")
+    _stop_sequences(body.get("stop_sequences"))
     tools = _tools(body.get("tools"))
     turns, system_messages = _turns(body.get("messages"), version)
     conv = Conversation(
@@ -639,3 +635,18 @@ def _ratelimit_headers(sim: Simulator, bucket: str, now: float) -> dict[str, str
         out[f"{prefix}-remaining"] = str(remaining)
         out[f"{prefix}-reset"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
+
+
+def _stop_sequences(stops: Any) -> None:
+    """The real API's checks, in its words: a list of strings, none empty or only whitespace."""
+    if stops is None:
+        return
+    if not isinstance(stops, list):
+        raise _error(400, "stop_sequences: Input should be a valid list")
+    for i, stop in enumerate(stops):
+        if not isinstance(stop, str):
+            raise _error(400, f"stop_sequences.{i}: Input should be a valid string")
+        if not stop:
+            raise _error(400, "stop_sequences: each stop sequence must be non-empty")
+        if not stop.strip():
+            raise _error(400, "stop_sequences: each stop sequence must contain non-whitespace")
