@@ -186,7 +186,7 @@ def test_under_fire_the_outage_lands_mid_run_replays_happen_and_the_ledger_match
     async def go() -> None:
         fire = client_for(
             scale,
-            timeout=20 * scale,  # as the notebook's storm: 50 at once share the simulator's CPU
+            timeout=60 * scale,  # as the notebook's storm: 50 at once share the simulator's CPU
             anthropic=anthropic.AsyncAnthropic(
                 api_key=KEY,
                 http_client=sdk_http("anthropic").AsyncClient(
