@@ -11,8 +11,9 @@ bare ``MockTransport`` of the SDK's own HTTP generation (``llmlab.sim.sdk_http``
 exact bytes the simulator produced for that request, so both sides parse the same body and
 the ratio is the simulator's cost alone. Medians of interleaved calls (a load spike hits both).
 
-Cache physics: cached / uncached time to first token of a 10k- and a 100k-token prompt on
-claude-sonnet-4-6, through ``messages.stream`` (published: 0.69 and 0.21; see PHYSICS.md).
+Cache physics: cached / uncached time to first token of a 4.7k-, 10k- and 100k-token prompt on
+claude-sonnet-4-6, through ``messages.stream`` (expected 0.82 / 0.69 / 0.21; published: 0.69
+at 10k and 0.21 at 100k; see PHYSICS.md).
 ``--notebooks`` also times every solution notebook at ``LLMLAB_TIME_SCALE=0.05``.
 """
 
@@ -192,42 +193,67 @@ def events_per_second(calls: int) -> tuple[float, float]:
     return sim, bare
 
 
-def cache_ttft(pairs: int = 3) -> dict[int, float]:
-    """Cached / uncached TTFT (median of ``pairs``) for 10k and 100k prompt tokens."""
+#: (prompt tokens cached, time scale, Anthropic's published cached / uncached TTFT or None):
+#: lab 04's ~4.7k-token prefix, the launch's 10k-token many-shot prompt (1.6 s -> 1.1 s) and
+#: its 100k-token book (11.5 s -> 2.4 s); 0.2 as lab 04's ``sim.clock.at_least(0.2)``
+CACHE_POINTS = ((4_700, 0.2, None), (10_000, 0.2, 1.1 / 1.6), (100_000, 0.2, 2.4 / 11.5))
+
+
+def _corpus_prefix(n_tokens: int) -> str:
+    """The course corpus repeated and cut to ``n_tokens`` tokens of MODEL_A's tokenizer."""
+    corpus = "\n\n".join(p.read_text() for p in sorted((ROOT / "data" / "corpus").glob("*.md")))
+    enc = llmlab.tokens.encoding_for(MODEL_A)
+    ids = enc.encode(corpus, disallowed_special=())
+    return enc.decode((ids * (n_tokens // len(ids) + 1))[:n_tokens])
+
+
+def cache_ttft(pairs: int = 5) -> dict[int, float]:
+    """Cached / uncached TTFT on MODEL_A through ``messages.stream`` at each CACHE_POINTS size.
+
+    One call writes the prefix (and lets the simulator memoise its parse of the text), then
+    ``pairs`` interleaved calls read it (breakpoint) or send it uncached (no breakpoint); the
+    ratio of the medians is printed against the profile's expectation and the published one.
+    """
+    from llmlab.sim import MODELS, RateLimits
     from llmlab.sim.physics._clock import SimClock
 
+    p = MODELS[MODEL_A].latency
     client = anthropic.Anthropic(api_key="test", max_retries=0)
+
+    def first_text(system: Any) -> tuple[float, Any]:
+        start = time.perf_counter()
+        with client.messages.stream(
+            model=MODEL_A, max_tokens=5, system=system, messages=MESSAGES
+        ) as stream:
+            next(iter(stream.text_stream))
+            seconds = time.perf_counter() - start
+            return seconds, stream.get_final_message().usage
+
     ratios: dict[int, float] = {}
-    for tokens, scale in ((10_000, 0.2), (100_000, 0.1)):
-        values = []
-        for p in range(pairs):
-            # one cl100k token per " wordN"-style unit; a distinct text per pair misses the cache
-            text = f"pair {p} " + " ".join(f"w{i % 997}x" for i in range(tokens // 3))
-            while llmlab.tokens.anthropic_tokens([], text) < tokens:
-                text += " more words here"
-            sim = llmlab.sim.Simulator(seed=p, clock=SimClock.manual(scale))
-            with llmlab.sim.mock(sim):
-                ttfts = []
-                for _ in range(2):  # first call writes the cache, the second reads it
-                    start = time.perf_counter()
-                    with client.messages.stream(
-                        model=MODEL_A,
-                        max_tokens=5,
-                        system=[
-                            {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
-                        ],
-                        messages=MESSAGES,
-                    ) as s:
-                        for event in s:
-                            if event.type == "content_block_delta":
-                                ttfts.append(time.perf_counter() - start)
-                                break
-            values.append(ttfts[1] / ttfts[0])
-        ratios[tokens] = statistics.median(values)
-    print(
-        f"cache TTFT cached/uncached (sonnet, via SDK): 10k {ratios[10_000]:.2f} "
-        f"(published 0.69) | 100k {ratios[100_000]:.2f} (published 0.21)"
-    )
+    print(f"cache TTFT cached / uncached ({MODEL_A}, via SDK, median of {pairs} pairs):")
+    for tokens, scale, published in CACHE_POINTS:
+        text = _corpus_prefix(tokens)
+        block = [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]
+        sim = llmlab.sim.Simulator(seed=1, clock=SimClock.manual(scale), rate_limits=RateLimits())
+        with llmlab.sim.mock(sim):
+            first_text(block)
+            hot, cold = [], []
+            for _ in range(pairs):
+                hot.append(first_text(block))
+                cold.append(first_text(text))
+        assert all(u.cache_read_input_tokens == tokens for _, u in hot)
+        assert all(not u.cache_read_input_tokens for _, u in cold)
+        t_hot, t_cold = (statistics.median(t for t, _ in calls) for calls in (hot, cold))
+        ratios[tokens] = t_hot / t_cold
+        rest = hot[0][1].input_tokens
+        expected = (p.base + rest * p.prefill_per_token + tokens * p.cached_per_token) / (
+            p.base + (rest + tokens) * p.prefill_per_token
+        )
+        against = f"; published {published:.2f}" if published else ""
+        print(
+            f"  {tokens:>7,} tokens at time scale {scale}: [ratio={ratios[tokens]:.2f}] "
+            f"(expected {expected:.2f}{against})"
+        )
     return ratios
 
 

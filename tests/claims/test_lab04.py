@@ -67,30 +67,74 @@ def test_short_prompt_is_not_cached() -> None:
     assert all(u.cache_creation_input_tokens == u.cache_read_input_tokens == 0 for u in usages)
 
 
-def test_cache_cuts_ttft() -> None:
-    """Notebook claim: caching a ~4.7k-token prefix cuts median TTFT by more than a quarter."""
-    long = "\n\n".join(
-        (llmlab.data_dir() / f).read_text()
-        for f in ["style_guide.md", "postmortem_long.md", "triage_policy.md"]
-    )
+LONG = "\n\n".join(
+    (llmlab.data_dir() / f).read_text()
+    for f in ["style_guide.md", "postmortem_long.md", "triage_policy.md"]
+)
+CORPUS = "\n\n".join(p.read_text() for p in sorted((llmlab.data_dir() / "corpus").glob("*.md")))
 
-    def ttft(client: anthropic.Anthropic, system: Any, question: str) -> float:
-        start = time.perf_counter()
-        with client.messages.stream(
-            model=MODEL,
-            max_tokens=5,
-            system=system,
-            messages=[{"role": "user", "content": question}],
-        ) as stream:
-            next(iter(stream.text_stream))
-            return time.perf_counter() - start
 
-    with llmlab.sim.mock(seed=4, time_scale=0.05):
-        client = anthropic.Anthropic(api_key="test")
-        ask(client, cached(long), "warm-up")
-        hot = [ttft(client, cached(long), f"Question {i}?") for i in range(8)]
-        cold = [ttft(client, long, f"Question {i}?") for i in range(8)]
-    assert statistics.median(cold) / statistics.median(hot) > 1 / 0.75
+def _corpus_prefix(client: anthropic.Anthropic, tokens: int) -> str:
+    """The notebook's corpus_prefix: about ``tokens`` tokens of the corpus, repeated."""
+    n = client.messages.count_tokens(
+        model=MODEL, system=CORPUS, messages=[{"role": "user", "content": "hi"}]
+    ).input_tokens
+    chars = round(tokens * len(CORPUS) / n)
+    return (CORPUS * (chars // len(CORPUS) + 1))[:chars]
+
+
+def _first_text(client: anthropic.Anthropic, params: dict[str, Any]) -> tuple[Any, float]:
+    """Usage and seconds to the first text of a streamed call."""
+    start = time.perf_counter()
+    with client.messages.stream(model=MODEL, **params) as stream:
+        next(iter(stream.text_stream))
+        seconds = time.perf_counter() - start
+        return stream.get_final_message().usage, seconds
+
+
+def _cached_vs_uncached(
+    client: anthropic.Anthropic, text: str, pairs: int
+) -> tuple[float, float, float]:
+    """The notebook's measurement: one write, then ``pairs`` cached (breakpoint) and uncached
+    (no breakpoint) calls alternating; median cached / uncached TTFT and the two medians."""
+
+    def call(system: Any, question: str) -> tuple[Any, float]:
+        messages = [{"role": "user", "content": question}]
+        return _first_text(client, {"max_tokens": 5, "system": system, "messages": messages})
+
+    call(cached(text), "warm-up")
+    hot, cold = [], []
+    for i in range(pairs):
+        hot.append(call(cached(text), f"Question {i}?"))
+        cold.append(call(text, f"Question {i}?"))
+    assert all(u.cache_read_input_tokens > 4000 for u, _ in hot)
+    assert all(not u.cache_read_input_tokens and u.input_tokens > 4000 for u, _ in cold)
+    t_hot = statistics.median(t for _, t in hot)
+    t_cold = statistics.median(t for _, t in cold)
+    return t_hot / t_cold, t_hot, t_cold
+
+
+# Notebook claims (section 2): cached / uncached TTFT below 0.95 at the ~4.7k-token prefix
+# (expected 0.82), below 0.8 at ~10k tokens (Anthropic published 0.69) and below 0.35 at
+# ~100k (published 0.21); the gain grows with the prefix. Time scale 0.2, as the notebook's
+# ``sim.clock.at_least(0.2)``: a cached 100k TTFT (110 ms) outlasts the ~40 ms (~100 ms beside
+# two CPU hogs) the simulator and the SDK spend on a 100k-token request (at 0.1 that work made
+# it read 0.48). 4.7k at 0.5: its ~20 ms difference at 0.2 let the SDK's per-call cost under
+# two hogs pull the ratio to 0.91.
+def test_cache_cuts_ttft_more_the_longer_the_prefix_as_published() -> None:
+    ratios = {}
+    for size, scale, pairs, claim in (
+        (4_700, 0.5, 8, 0.95),
+        (10_000, 0.2, 8, 0.8),
+        (100_000, 0.2, 3, 0.35),
+    ):
+        with llmlab.sim.mock(seed=4, time_scale=scale):
+            client = anthropic.Anthropic(api_key="test")
+            text = LONG if size == 4_700 else _corpus_prefix(client, size)
+            ratio, hot, cold = _cached_vs_uncached(client, text, pairs)
+        assert ratio < claim, (size, ratio, hot, cold)
+        ratios[size] = ratio
+    assert ratios[100_000] < ratios[10_000] < ratios[4_700], ratios
 
 
 def test_invalidation_pitfalls_and_ttl() -> None:
@@ -236,35 +280,25 @@ def test_top_level_cache_control_caches_a_growing_conversation_and_diagnostics_n
 
 
 def test_cache_breakpoint_writes_then_reads_and_the_read_reaches_first_text_sooner() -> None:
-    """Lab 04's closing step: through cache_breakpoint, each long prefix is written once, read by
-    the next question, and the median TTFT ratio read / written is below 0.75."""
+    """Lab 04's closing step: through cache_breakpoint, each ~10k-token prefix is written once,
+    read by the next question, and the median TTFT ratio read / written is below 0.8 (Anthropic
+    published 0.69 at 10k tokens). Time scale 0.2, as the notebook's ``sim.clock.at_least``."""
     from llmlab.reference.caching import cache_breakpoint
 
-    long = "\n\n".join(
-        (llmlab.data_dir() / f).read_text()
-        for f in ["style_guide.md", "postmortem_long.md", "triage_policy.md"]
-    )
-
-    def first_text(client: anthropic.Anthropic, params: dict[str, Any]) -> tuple[Any, float]:
-        start = time.perf_counter()
-        with client.messages.stream(model=MODEL, **params) as stream:
-            next(iter(stream.text_stream))
-            seconds = time.perf_counter() - start
-            return stream.get_final_message().usage, seconds
-
     written, read = [], []
-    with llmlab.sim.mock(seed=4, time_scale=0.05):
+    with llmlab.sim.mock(seed=4, time_scale=0.2):
         client = anthropic.Anthropic(api_key="test")
+        many = _corpus_prefix(client, 10_000)
         for i in range(5):
-            base = {"max_tokens": 5, "system": f"Deployment {i}.\n\n{long}"}
+            base = {"max_tokens": 5, "system": f"Deployment {i}.\n\n{many}"}
             for question, into in (("Draft a status update.", written), ("Summarise.", read)):
                 msgs = [{"role": "user", "content": question}]
-                into.append(first_text(client, cache_breakpoint(base | {"messages": msgs}, MODEL)))
+                into.append(_first_text(client, cache_breakpoint(base | {"messages": msgs}, MODEL)))
     assert all(
-        u.cache_creation_input_tokens > 4000 and not u.cache_read_input_tokens for u, _ in written
+        u.cache_creation_input_tokens > 9000 and not u.cache_read_input_tokens for u, _ in written
     )
     assert all(
-        u.cache_read_input_tokens > 4000 and not u.cache_creation_input_tokens for u, _ in read
+        u.cache_read_input_tokens > 9000 and not u.cache_creation_input_tokens for u, _ in read
     )
     ratio = statistics.median(t for _, t in read) / statistics.median(t for _, t in written)
-    assert ratio < 0.75
+    assert ratio < 0.8, ratio

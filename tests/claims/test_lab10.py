@@ -90,8 +90,11 @@ def test_self_consistency_beats_a_single_call_at_five_times_the_cost() -> None:
     by_k: dict[int, float] = {}
 
     async def go() -> tuple[float, float, float]:
-        # OpenAI first: Anthropic's current API (2026-10-21) has no temperature to vary
-        client = client_for(0.002, order=["openai", "anthropic"])
+        # OpenAI first: Anthropic's current API (2026-10-21) has no temperature to vary. A real
+        # 5 s timeout: at 0.002 the default 10 simulated s is 20 real ms, which nine concurrent
+        # structured calls beside two CPU hogs exceeded (ReadTimeout on both providers); this
+        # claim is about accuracy and cost, not time
+        client = client_for(0.002, order=["openai", "anthropic"], timeout=5.0)
 
         async def triage(
             report: str, temperature: float, seed: int | None = None

@@ -26,12 +26,18 @@ from ._helpers import (
 )
 
 
+# Anthropic's caching launch: a 10k-token many-shot prompt 1.6 s -> 1.1 s to first token, a
+# 100k-token book 11.5 s -> 2.4 s. The Claude profiles are fitted to both ratios (PHYSICS.md),
+# so the measured ratio must land near the published one as well as near the profile's own
+# prediction; ``at_most`` says caching clearly pays at both sizes. 100k at 0.3: a cached 100k
+# TTFT is 0.55 simulated s, and at 0.1 (55 ms) the ~100 ms the simulator and the SDK spend on a
+# 100k-token request beside two CPU hogs would be what is measured.
 @pytest.mark.parametrize(
-    ("n_tokens", "time_scale", "tolerance", "at_most"),
-    [(10_000, 0.2, 0.12, 0.6), (100_000, 0.1, 0.08, 0.3)],
+    ("n_tokens", "time_scale", "tolerance", "at_most", "published"),
+    [(10_000, 0.2, 0.12, 0.8, 1.1 / 1.6), (100_000, 0.3, 0.08, 0.3, 2.4 / 11.5)],
 )
 def test_anthropic_cached_ttft_ratio(
-    n_tokens: int, time_scale: float, tolerance: float, at_most: float
+    n_tokens: int, time_scale: float, tolerance: float, at_most: float, published: float
 ) -> None:
     text = prefix(n_tokens)
     with mock(seed=1, time_scale=time_scale) as sim:
@@ -51,9 +57,11 @@ def test_anthropic_cached_ttft_ratio(
     want = expected_ttft(CLAUDE, rest, n_tokens) / expected_ttft(CLAUDE, rest + n_tokens, 0)
     got = median(ratios)
     assert abs(got - want) < tolerance, (got, want, ratios)
+    assert abs(got - published) < tolerance, (got, published, ratios)
     assert got < at_most
 
 
+# OpenAI publishes no two-point table: its profiles keep cached prefill at 20 % ("up to 80 %")
 @pytest.mark.parametrize(
     ("n_tokens", "time_scale", "tolerance"), [(10_000, 0.2, 0.12), (100_000, 0.1, 0.08)]
 )
