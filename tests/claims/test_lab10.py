@@ -214,10 +214,11 @@ def test_under_fire_the_outage_lands_mid_run_replays_happen_and_the_ledger_match
         await (
             fire.sdk["openai"]
             .with_options(timeout=60)
-            .chat.completions.create(
+            .responses.create(  # the client's OpenAI path
                 model=fire.models["openai"],
-                max_tokens=5,
-                messages=[{"role": "user", "content": "hi"}],
+                max_output_tokens=16,
+                input="hi",
+                store=False,
             )
         )
         holder["bills_before"] = len(sim.billing.records)  # type: ignore[assignment]
