@@ -171,3 +171,53 @@ def anthropic_tokens(
         else:
             total += sum(anthropic_block_tokens(b) for b in content)
     return total
+
+
+def _parts_text(content: Any) -> str:
+    """A Responses message's or output's text: a string, or its content parts one per line."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(p.get("refusal" if p.get("type") == "refusal" else "text", "") or "")
+            for p in content
+            if isinstance(p, Mapping)
+        )
+    return ""
+
+
+def responses_tokens(
+    input: str | Sequence[Mapping[str, Any]],
+    instructions: str | None = None,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    model: str = "gpt-4o",
+) -> int:
+    """Input tokens of a Responses API request, counted as the simulator bills it.
+
+    The chat rule on items: ``instructions`` and each message item are a message (3 framing +
+    role + text); a ``function_call`` item is 3 + its name and arguments, a
+    ``function_call_output`` item 3 + its call id and output; 3 prime the reply. A string
+    ``input`` is one user message; each tool is its JSON as sent (None fields dropped).
+    """
+    enc = encoding_for(model)
+    total = REPLY_PRIMING
+    if instructions:
+        total += TOKENS_PER_MESSAGE + _n(enc, "developer") + _n(enc, instructions)
+    items: Sequence[Mapping[str, Any]] = (
+        [{"role": "user", "content": input}] if isinstance(input, str) else input
+    )
+    for item in items:
+        kind = item.get("type", "message")
+        if kind == "message":
+            role = str(item.get("role", ""))
+            total += TOKENS_PER_MESSAGE + _n(enc, role) + _n(enc, _parts_text(item.get("content")))
+        elif kind == "function_call":
+            payload = str(item.get("name", "")) + str(item.get("arguments", ""))
+            total += TOKENS_PER_MESSAGE + _n(enc, payload)
+        elif kind == "function_call_output":
+            payload = str(item.get("call_id", "")) + _parts_text(item.get("output"))
+            total += TOKENS_PER_MESSAGE + _n(enc, payload)
+    for tool in tools or ():
+        sent = {k: v for k, v in tool.items() if v is not None}
+        total += len(enc.encode(json.dumps(sent, sort_keys=True), disallowed_special=()))
+    return total

@@ -34,6 +34,7 @@ from llmlab._paths import data_dir
 from llmlab.check._async import run_async
 from llmlab.reference.breaker import FakeClock
 from llmlab.reference.client import LLMRequest, build_prompt, prompt_hash
+from llmlab.reference.cost import OUTPUT_LIMITS
 from llmlab.reference.ledger import JsonFormatter, Ledger, RedactingFilter, open_ledger
 from llmlab.reference.redact import fingerprint
 from llmlab.reference.structured import Incident
@@ -153,8 +154,11 @@ async def _explicit_sampling(client: Any, env: _Env) -> tuple[bool, str]:
     await client.generate(_ask("Status of search?"))
     if not env.bodies:
         return False, "no request body seen: does make_client pass anthropic=/openai= through?"
-    # Anthropic's messages carry "max_tokens"; OpenAI's chat completions "messages" + "model"
-    anthropic_bodies = [b for b in env.bodies if "max_tokens" in b and "stream_options" not in b]
+    # Anthropic's messages carry "max_tokens"; OpenAI's chat completions "stream_options",
+    # its Responses "input" (and "max_output_tokens")
+    anthropic_bodies = [
+        b for b in env.bodies if "max_tokens" in b and not {"stream_options", "input"} & set(b)
+    ]
     sampled = [b for b in anthropic_bodies if {"temperature", "top_p", "top_k"} & set(b)]
     if sampled:
         return False, (
@@ -165,11 +169,11 @@ async def _explicit_sampling(client: Any, env: _Env) -> tuple[bool, str]:
     missing = [
         b.get("model", "?")
         for b in openai_bodies
-        if "temperature" not in b or not ({"max_tokens", "max_completion_tokens"} & set(b))
+        if "temperature" not in b or not (set(OUTPUT_LIMITS) & set(b))
     ]
     if missing:
         return False, f"{len(missing)} OpenAI request(s) left temperature or max_tokens to the API"
-    if not any("max_tokens" in b or "max_completion_tokens" in b for b in env.bodies):
+    if not any(set(OUTPUT_LIMITS) & set(b) for b in env.bodies):
         return False, "no request stated its output limit (max_tokens)"
     return True, "every request states its output limit; OpenAI's also state temperature"
 

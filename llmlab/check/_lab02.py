@@ -420,6 +420,13 @@ _O_TOOL = {
         "parameters": _A_TOOL["input_schema"],
     },
 }
+_R_TOOL = {  # Responses' function tools are flat: name, description, parameters at the top
+    "type": "function",
+    "name": "get_status",
+    "description": "Current status of one Northwind service.",
+    "parameters": _A_TOOL["input_schema"],
+    "strict": False,
+}
 _TURNS: list[dict[str, Any]] = [
     {"role": "user", "content": "Is payments degraded?"},
     {"role": "assistant", "content": "Yes: p99 latency doubled at 08:55; capture retries are up."},
@@ -473,6 +480,38 @@ _ESTIMATE_CASES: list[tuple[str, str, str, dict[str, Any]]] = [
             "messages": [{"role": "system", "content": _SYSTEM}, *_TURNS],
         },
     ),
+    (
+        "OpenAI Responses: instructions and one question, max_output_tokens=300",
+        "openai",
+        "gpt-4.1-mini",
+        {"max_output_tokens": 300, "instructions": _SYSTEM, "input": _ASK},
+    ),
+    (
+        "OpenAI Responses as lab 10's client sends it: streamed, store=False, a tool, "
+        "a function call and its output in the input, max_output_tokens=500",
+        "openai",
+        "gpt-4.1-mini",
+        {
+            "max_output_tokens": 500,
+            "stream": True,
+            "store": False,
+            "temperature": 1.0,
+            "tools": [_R_TOOL],
+            "instructions": _SYSTEM,
+            "input": [
+                {"role": "user", "content": "Is payments degraded?"},
+                {
+                    "type": "function_call",
+                    "call_id": "call_1",
+                    "name": "get_status",
+                    "arguments": '{"service": "payments"}',
+                },
+                {"type": "function_call_output", "call_id": "call_1", "output": "degraded"},
+                {"role": "assistant", "content": _TURNS[1]["content"]},
+                {"role": "user", "content": _ASK},
+            ],
+        },
+    ),
 ]
 
 
@@ -490,6 +529,11 @@ def _reported_inputs() -> tuple[int, ...]:
         o_client = openai.OpenAI(api_key=_SIM_KEY, max_retries=0)
         for _, provider, model, params in _ESTIMATE_CASES:
             body = {k: v for k, v in params.items() if k not in ("stream", "stream_options")}
+            if "input" in body:  # Responses: the smallest reply it allows
+                reply = o_client.responses.create(model=model, **{**body, "max_output_tokens": 16})
+                assert reply.usage is not None
+                out.append(reply.usage.input_tokens)
+                continue
             body.pop("max_completion_tokens", None)
             body["max_tokens"] = 1
             if provider == "anthropic":
@@ -501,9 +545,45 @@ def _reported_inputs() -> tuple[int, ...]:
     return tuple(int(n) for n in out)
 
 
+_READ_INPUT = (
+    "Responses params carry instructions + input (items), not messages: count them with "
+    "tokens.responses_tokens(params['input'], params.get('instructions'), params.get('tools'), "
+    "model)"
+)
+
+
+def _responses_mistakes(model: str, params: dict[str, Any]) -> list[Mistake]:
+    from llmlab import tokens
+
+    given, instructions, tools = params["input"], params.get("instructions"), params.get("tools")
+    text = json.dumps(given) + json.dumps(instructions or "") + json.dumps(tools or [])
+    return [
+        (
+            _READ_INPUT,
+            lambda: tokens.chat_tokens(params.get("messages", []), model)
+            + tokens.chat_tools_tokens(tools, model),
+        ),
+        (
+            "the instructions are input too: pass them to tokens.responses_tokens",
+            lambda: tokens.responses_tokens(given, tools=tools, model=model)
+            if instructions
+            else _skip(),
+        ),
+        (
+            "tool definitions are input too: pass tools= to tokens.responses_tokens",
+            lambda: tokens.responses_tokens(given, instructions, model=model)
+            if tools
+            else _skip(),
+        ),
+        ("count with the tokenizer, not len(text) / 4", lambda: len(text) // 4),
+    ]
+
+
 def _token_mistakes(provider: str, model: str, params: dict[str, Any]) -> list[Mistake]:
     from llmlab import tokens
 
+    if "input" in params:
+        return _responses_mistakes(model, params)
     msgs, system, tools = params["messages"], params.get("system"), params.get("tools")
     text = json.dumps(msgs) + json.dumps(system or "") + json.dumps(tools or [])
     if provider == "anthropic":
@@ -532,16 +612,33 @@ def _token_mistakes(provider: str, model: str, params: dict[str, Any]) -> list[M
     ]
 
 
+def _raised_hint(exc: BaseException, params: dict[str, Any]) -> tuple[str, bool]:
+    """(hint, diagnosed) for a candidate that raised on ``params``."""
+    missing = str(exc) if isinstance(exc, KeyError) else ""
+    if "max_tokens" in missing or "max_completion_tokens" in missing:
+        return (
+            "the output limit has three names: max_tokens (Anthropic), max_completion_tokens "
+            "(OpenAI Chat), max_output_tokens (OpenAI Responses): read whichever is there",
+            True,
+        )
+    if "messages" in missing and "input" in params:
+        return _READ_INPUT, True
+    return "read params['messages'] (and 'system' / 'tools' if present) and count them", False
+
+
 def _skip() -> Any:
     raise LookupError("this mistake does not apply to this case")
 
 
-def _usd_mistakes(provider: str, model: str, n: int, limit: int) -> list[Mistake]:
+def _usd_mistakes(
+    provider: str, model: str, n: int, limit: int, responses: bool = False
+) -> list[Mistake]:
     from llmlab.pricing import cost as price
 
+    named = " (a Responses call names it max_output_tokens)" if responses else ""
     return [
         (
-            "reserve the worst case: all of max_tokens at the OUTPUT price, not 0 output",
+            "reserve the worst case: all of max_tokens at the OUTPUT price, not 0 output" + named,
             lambda: float(
                 price(model, input_tokens=n, output_tokens=0, provider=provider).total_usd
             ),
@@ -559,7 +656,8 @@ def _usd_mistakes(provider: str, model: str, n: int, limit: int) -> list[Mistake
     "02.estimate_call",
     "estimate_call(provider: str, model: str, params: dict) -> tuple[int, float]",
     "(input tokens of the SDK call params counted locally, worst-case USD: all of max_tokens "
-    "(or max_completion_tokens) at the output price, the input uncached)",
+    "(or max_completion_tokens, or Responses' max_output_tokens) at the output price, the "
+    "input uncached)",
     ref.estimate_call,
     time_limit=20.0,  # a cold first run starts the SDKs and a simulator
 )
@@ -572,22 +670,17 @@ def _check_estimate_call(candidate: Any) -> Iterator[Case]:
     ):
         label = f"estimate_call({provider!r}, {model!r}, params) for {what}"
         got = call(label, candidate, provider, model, json.loads(json.dumps(params)))
-        limit = params.get("max_tokens", params.get("max_completion_tokens", 0))
+        limit = next((params[k] for k in ref.OUTPUT_LIMITS if k in params), 0)
         usd = float(
             price(model, input_tokens=reported, output_tokens=limit, provider=provider).total_usd
         )
         if isinstance(got, Raised):
-            missing_max = isinstance(got.exc, KeyError) and "max_tokens" in str(got.exc)
             yield Case(
                 False,
                 label,
                 f"({reported}, {usd:.8f})",
                 str(got),
-                "OpenAI calls may carry max_completion_tokens instead of max_tokens: read "
-                "whichever is there"
-                if missing_max
-                else "read params['messages'] (and 'system' / 'tools' if present) and count them",
-                diagnosed=missing_max,
+                *_raised_hint(got.exc, params),
             )
             continue
         shaped = isinstance(got, tuple) and len(got) == 2
@@ -623,5 +716,5 @@ def _check_estimate_call(candidate: Any) -> Iterator[Case]:
             show=_usd,
             rule="price the input uncached and all of max_tokens as output: "
             "llmlab.pricing.cost(model, input_tokens=n, output_tokens=max_tokens, provider=...)",
-            mistakes=_usd_mistakes(provider, model, n_used, limit),
+            mistakes=_usd_mistakes(provider, model, n_used, limit, "input" in params),
         )

@@ -22,6 +22,7 @@ from llmlab.check._registry import Case, exercise
 from llmlab.check._sandbox import Raised, call, running, track_mock
 from llmlab.reference import client as ref
 from llmlab.reference import orchestration as orch
+from llmlab.reference._client_wire import Accumulated, read_responses_event
 from llmlab.sim import FaultPlan, Simulator, mock
 
 _KEY = "sk-llmlab-checker"  # a dummy key: checkers talk to their own simulator
@@ -43,6 +44,13 @@ def _drain(stream: Any) -> None:
         pass
 
 
+def _fold(stream: Any) -> None:
+    """Read a Responses stream as the client does: its error event becomes an exception."""
+    acc = Accumulated("openai", _GPT)
+    for event in stream:
+        read_responses_event(acc, event)
+
+
 @functools.cache
 def _error_zoo() -> tuple[tuple[str, BaseException, bool], ...]:
     """(description, a real exception, whether the client should retry / fail over)."""
@@ -61,6 +69,10 @@ def _error_zoo() -> tuple[tuple[str, BaseException, bool], ...]:
         def chat(**extra: Any) -> Any:
             args: dict[str, Any] = {"model": _GPT, "max_tokens": 40, "messages": _MSG}
             return gpt.chat.completions.create(**{**args, **extra})
+
+        def respond(**extra: Any) -> Any:
+            args: dict[str, Any] = {"model": _GPT, "max_output_tokens": 40, "input": _MSG}
+            return gpt.responses.create(**{**args, "stream": True, "store": False, **extra})
 
         def scripted(kind: str, fn: Callable[[], Any]) -> BaseException:
             sim.set_faults(FaultPlan.scripted([kind]))
@@ -115,6 +127,16 @@ def _error_zoo() -> tuple[tuple[str, BaseException, bool], ...]:
                 "OpenAI server_error event inside a 200 stream",
                 scripted("stream_error", lambda: _drain(chat(stream=True))),
                 True,
+            ),
+            (
+                "OpenAI Responses error event inside a 200 stream (as the client raises it)",
+                scripted("stream_error", lambda: _fold(respond())),
+                True,
+            ),
+            (
+                "OpenAI Responses 400: max_output_tokens below its floor of 16",
+                _raised(lambda: _fold(respond(max_output_tokens=5))),
+                False,
             ),
         ]
 

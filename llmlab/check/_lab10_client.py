@@ -336,6 +336,11 @@ def _check_call(candidate: Any) -> Iterator[Case]:
 def _error_results(body: dict[str, Any]) -> int:
     """Error tool results a request body sends back (Anthropic's is_error, OpenAI's ERROR:)."""
     n = 0
+    for item in body.get("input", []) if isinstance(body.get("input"), list) else []:
+        if item.get("type") == "function_call_output" and str(item.get("output")).startswith(
+            "ERROR:"
+        ):
+            n += 1  # Responses: a function_call_output that says ERROR:
     for message in body.get("messages", []):
         content = message.get("content")
         if isinstance(content, list):

@@ -9,6 +9,9 @@ One provider-neutral contract in (:class:`LLMRequest`), typed results out (:clas
        after max_attempts or an open breaker: the next provider (failover)
     -> on a content error (400, 404, 422...): raise at once, on any provider
 
+OpenAI calls go through the Responses API (``openai_api="responses"``, the default) and
+through Chat Completions for a request that needs what only Chat has: ``stop`` sequences, a
+``seed``, or ``max_tokens`` below Responses' floor of 16 (``openai_api="chat"``: always).
 Structured output is a forced ``respond`` tool on both providers, validated with Pydantic and
 re-asked with the error (``max_validation_attempts``). Side-effecting tools get an idempotency
 key derived from the request's key, so a retried or replayed request never repeats the effect.
@@ -54,9 +57,11 @@ from llmlab.reference._client_wire import (
     anthropic_kwargs,
     openai_kwargs,
     read_openai_chunk,
+    read_responses_event,
+    responses_kwargs,
 )
 from llmlab.reference.breaker import is_infra_error as breaker_is_infra_error
-from llmlab.reference.cost import ContextWindowError
+from llmlab.reference.cost import OUTPUT_LIMITS, ContextWindowError
 from llmlab.reference.ledger import Ledger
 from llmlab.reference.request import (
     LLMRequest,
@@ -85,12 +90,27 @@ __all__ = [
     "ToolRun",
     "Usage",
     "build_prompt",
+    "chat_only",
     "is_infra_error",
     "prompt_hash",
     "reference_pieces",
 ]
 
 Provider = Literal["anthropic", "openai"]
+OpenAIApi = Literal["responses", "chat"]
+#: Responses' smallest max_output_tokens; a smaller limit goes through Chat Completions
+MIN_RESPONSES_OUTPUT = 16
+
+
+def chat_only(request: LLMRequest) -> str | None:
+    """Why ``request`` needs Chat Completions on OpenAI (None: Responses can carry it)."""
+    if request.stop:
+        return "stop sequences"
+    if request.seed is not None:
+        return "a seed"
+    if request.max_tokens < MIN_RESPONSES_OUTPUT:
+        return f"max_tokens below {MIN_RESPONSES_OUTPUT}"
+    return None
 
 
 class _StreamEndedEarly(Exception):
@@ -200,6 +220,9 @@ class ClientBase:
     where configured). ``sleep``, ``clock`` and ``rand`` are injected for tests; ``timeout``
     bounds one attempt (and each stall of a stream) in real seconds. ``ledger`` receives one
     row per attempt; ``is_infra`` decides which errors are retried and failed over.
+    ``openai_api`` picks OpenAI's API: ``"responses"`` (default; a request with ``stop``,
+    ``seed`` or ``max_tokens`` < 16 still goes through Chat Completions, see :func:`chat_only`)
+    or ``"chat"`` for every OpenAI call.
     """
 
     #: the pieces instances of this class use (None: llmlab's); a subclass sets its own
@@ -225,6 +248,7 @@ class ClientBase:
         rand: Callable[[], float] = random.random,
         is_infra: Callable[[BaseException], bool] | None = None,
         pieces: Mapping[str, Any] | None = None,
+        openai_api: OpenAIApi = "responses",
     ) -> None:
         given = {"anthropic": anthropic, "openai": openai}
         self.order: list[str] = list(order or [p for p in ("anthropic", "openai") if given[p]])
@@ -233,6 +257,9 @@ class ClientBase:
         for name in self.order:
             if given.get(name) is None:
                 raise ValueError(f"order names {name!r} but no {name}= client was given")
+        if openai_api not in ("responses", "chat"):
+            raise ValueError(f"openai_api must be 'responses' or 'chat', got {openai_api!r}")
+        self.openai_api: OpenAIApi = openai_api
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         chosen = {**reference_pieces(), **(type(self).pieces or {}), **(pieces or {})}
@@ -277,22 +304,29 @@ class ClientBase:
         tools: Mapping[str, ToolSpec] | None = None,
         schema: type[BaseModel] | None = None,
     ) -> dict[str, Any]:
-        """The SDK keyword arguments for ``request`` on ``provider`` (the wire translation)."""
+        """The SDK keyword arguments for ``request`` on ``provider`` (the wire translation).
+
+        OpenAI: ``responses.create`` arguments (they carry ``input``), or
+        ``chat.completions.create`` ones under ``openai_api="chat"`` or when
+        :func:`chat_only` names what the request needs from Chat (stop sequences, a seed).
+        """
         common: dict[str, Any] = {
             "model": self.models[provider],
             "system": request.system,
             "messages": request.messages,
             "max_tokens": request.max_tokens,
-            "stop": request.stop,
             "tools": dict(tools) if tools else None,
             "schema": schema,
         }
         if provider == "anthropic":  # no sampling parameters under API version 2026-10-21
-            kwargs = anthropic_kwargs(cache_system=False, **common)
+            kwargs = anthropic_kwargs(cache_system=False, stop=request.stop, **common)
             if request.cache_system:
                 kwargs = self.piece["04.cache_breakpoint"](kwargs, self.models[provider])
             return kwargs
-        kwargs = openai_kwargs(temperature=request.temperature, top_p=request.top_p, **common)
+        sampling: dict[str, Any] = {"temperature": request.temperature, "top_p": request.top_p}
+        if self.openai_api == "responses" and chat_only(request) is None:
+            return responses_kwargs(**sampling, **common)
+        kwargs = openai_kwargs(stop=request.stop, **sampling, **common)
         if request.seed is not None:
             kwargs["seed"] = request.seed
         return kwargs
@@ -300,12 +334,13 @@ class ClientBase:
     def estimate_call(self, provider: str, params: dict[str, Any]) -> tuple[int, float]:
         """(input tokens, worst-case USD) of ``params`` on ``provider``: your 02.estimate_call.
 
-        Raises :class:`ContextWindowError` before anything is sent if the prompt and
-        ``max_tokens`` do not fit the model's window.
+        Raises :class:`ContextWindowError` before anything is sent if the prompt and the
+        output limit (``max_tokens``, ``max_completion_tokens`` or ``max_output_tokens``) do
+        not fit the model's window.
         """
         model = self.models[provider]
         tokens_in, usd = self.piece["02.estimate_call"](provider, model, params)
-        limit = params.get("max_tokens", params.get("max_completion_tokens", 0))
+        limit = next((params[k] for k in OUTPUT_LIMITS if k in params), 0)
         window = MODELS[model].context_window
         if tokens_in + limit > window:
             raise ContextWindowError(
@@ -401,6 +436,9 @@ class ClientBase:
         if attempt.provider == "anthropic":
             events = await sdk.messages.create(stream=True, **params)
             read: Callable[[Accumulated, Any], str] = self.piece["03.read_event"]
+        elif "input" in params:  # Responses' arguments carry input, Chat's carry messages
+            events = await sdk.responses.create(**params)
+            read = read_responses_event
         else:
             events = await sdk.chat.completions.create(**params)
             read = read_openai_chunk

@@ -134,15 +134,21 @@ def ensure_fits(
 
 
 def prompt_estimate(provider: str, model: str, params: Mapping[str, Any]) -> int:
-    """Input tokens of the SDK call ``params`` (``messages.create`` / ``chat.completions.create``
-    keyword arguments), counted locally before it is sent: the provider reports the same number.
+    """Input tokens of the SDK call ``params`` (``messages.create``, ``chat.completions.create``
+    or ``responses.create`` keyword arguments), counted locally before it is sent: the
+    provider reports the same number.
 
-    Anthropic counts ``system`` and ``tools`` beside the messages; OpenAI's system prompt is a
-    message, so its chat-format framing applies, and tool definitions are added.
+    Anthropic counts ``system`` and ``tools`` beside the messages; OpenAI Chat's system prompt
+    is a message, so its chat-format framing applies, and tool definitions are added; OpenAI
+    Responses' arguments carry ``instructions`` + ``input`` (items) instead of ``messages``.
     """
     if provider == "anthropic":
         return tokens.anthropic_tokens(
             params["messages"], system=params.get("system"), tools=params.get("tools")
+        )
+    if provider == "openai" and "input" in params:
+        return tokens.responses_tokens(
+            params["input"], params.get("instructions"), params.get("tools"), model
         )
     if provider == "openai":
         return tokens.chat_tokens(params["messages"], model) + tokens.chat_tools_tokens(
@@ -151,14 +157,22 @@ def prompt_estimate(provider: str, model: str, params: Mapping[str, Any]) -> int
     raise ValueError(f"provider must be 'anthropic' or 'openai', got {provider!r}")
 
 
+#: the output limit's name in messages.create, chat.completions.create and responses.create
+OUTPUT_LIMITS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
 def estimate_call(provider: str, model: str, params: Mapping[str, Any]) -> tuple[int, float]:
     """(input tokens, worst-case USD) of the SDK call ``params``, before it is sent.
 
-    The worst case prices the whole input uncached and all of ``max_tokens`` (OpenAI:
-    ``max_completion_tokens``) at the output price: what a budget must reserve for the call.
+    The worst case prices the whole input uncached and all of the output limit (``max_tokens``;
+    OpenAI Chat: ``max_completion_tokens``; Responses: ``max_output_tokens``) at the output
+    price: what a budget must reserve for the call.
     """
-    limit = params.get("max_tokens", params.get("max_completion_tokens"))
+    limit = next((params[k] for k in OUTPUT_LIMITS if k in params), None)
     if not isinstance(limit, int) or isinstance(limit, bool):
-        raise ValueError("params need max_tokens (or OpenAI's max_completion_tokens) as an int")
+        raise ValueError(
+            "params need an int output limit: max_tokens (OpenAI: max_completion_tokens, "
+            "or Responses' max_output_tokens)"
+        )
     n = prompt_estimate(provider, model, params)
     return n, estimate_usd(model, input_tokens=n, max_tokens=limit, provider=provider)

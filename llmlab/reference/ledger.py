@@ -66,7 +66,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
     trace_id           TEXT PRIMARY KEY,
     ts                 REAL NOT NULL,     -- seconds (the ledger's clock)
-    request_id         TEXT,              -- msg_... / chatcmpl-... (req_... on errors)
+    request_id         TEXT,              -- msg_... / resp_... / chatcmpl-... (req_... on errors)
     provider           TEXT NOT NULL,
     model              TEXT NOT NULL,
     feature            TEXT NOT NULL,

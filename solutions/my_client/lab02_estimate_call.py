@@ -9,10 +9,14 @@ def estimate_call(provider, model, params):
     if provider == "anthropic":
         n = tokens.anthropic_tokens(params["messages"], system=params.get("system"),
                                     tools=params.get("tools"))
-    else:
+    elif "input" in params:  # OpenAI Responses: instructions + input items
+        n = tokens.responses_tokens(params["input"], params.get("instructions"),
+                                    params.get("tools"), model)
+    else:  # OpenAI Chat Completions: the system prompt is a message
         n = tokens.chat_tokens(params["messages"], model) + tokens.chat_tools_tokens(
             params.get("tools"), model)
-    limit = params.get("max_tokens", params.get("max_completion_tokens"))
+    limit = next(params[k] for k in ("max_tokens", "max_output_tokens", "max_completion_tokens")
+                 if k in params)
     worst = pricing.cost(model, input_tokens=n, output_tokens=limit, provider=provider)
     return n, float(worst.total_usd)
 

@@ -138,6 +138,11 @@ def test_estimate_call_is_exact_and_the_bill_stays_within_the_reservation(seed: 
                 "messages": [{"role": "system", "content": SYSTEM}, *QUESTION],
             },
         ),
+        (  # the Responses API, as lab 10's client sends OpenAI calls
+            "openai",
+            "gpt-4.1-mini",
+            {"max_output_tokens": 300, "instructions": SYSTEM, "input": QUESTION},
+        ),
     ]
     with mock(seed=seed, time_scale=0.01) as sim:
         for provider, model, params in calls:
@@ -145,6 +150,10 @@ def test_estimate_call_is_exact_and_the_bill_stays_within_the_reservation(seed: 
             if provider == "anthropic":
                 msg = anthropic.Anthropic(api_key="test").messages.create(model=model, **params)
                 reported, request_id = msg.usage.input_tokens, msg.id
+            elif "input" in params:
+                reply = openai.OpenAI(api_key="test").responses.create(model=model, **params)
+                assert reply.usage is not None
+                reported, request_id = reply.usage.input_tokens, reply.id
             else:
                 resp = openai.OpenAI(api_key="test").chat.completions.create(model=model, **params)
                 assert resp.usage is not None

@@ -368,7 +368,7 @@ def test_shares_sum_to_prompt_minus_priming() -> None:
 
 # -- 02.estimate_call -------------------------------------------------------------------------
 def _max_tokens(params: dict[str, Any]) -> int:
-    return int(params.get("max_tokens", params.get("max_completion_tokens", 0)))
+    return int(next((params[k] for k in ref.OUTPUT_LIMITS if k in params), 0))
 
 
 def _worst_usd(provider: str, model: str, n: int, params: dict[str, Any]) -> float:
@@ -417,6 +417,63 @@ def estimate_only_max_tokens(
     return n, float(cost(model, input_tokens=n, output_tokens=limit, provider=provider).total_usd)
 
 
+def estimate_chat_only(provider: str, model: str, params: dict[str, Any]) -> tuple[int, float]:
+    """Last stop's reference: Chat's messages only (a Responses call has none)."""
+    from llmlab import tokens
+
+    if provider == "anthropic":
+        return ref.estimate_call(provider, model, params)
+    n = tokens.chat_tokens(params["messages"], model) + tokens.chat_tools_tokens(
+        params.get("tools"), model
+    )
+    return n, _worst_usd(provider, model, n, params)
+
+
+def estimate_messages_or_nothing(
+    provider: str, model: str, params: dict[str, Any]
+) -> tuple[int, float]:
+    from llmlab import tokens
+
+    if provider == "anthropic":
+        return ref.estimate_call(provider, model, params)
+    n = tokens.chat_tokens(params.get("messages", []), model) + tokens.chat_tools_tokens(
+        params.get("tools"), model
+    )
+    return n, _worst_usd(provider, model, n, params)
+
+
+def estimate_without_instructions(
+    provider: str, model: str, params: dict[str, Any]
+) -> tuple[int, float]:
+    from llmlab import tokens
+
+    if "input" not in params:
+        return ref.estimate_call(provider, model, params)
+    n = tokens.responses_tokens(params["input"], tools=params.get("tools"), model=model)
+    return n, _worst_usd(provider, model, n, params)
+
+
+def estimate_without_responses_tools(
+    provider: str, model: str, params: dict[str, Any]
+) -> tuple[int, float]:
+    from llmlab import tokens
+
+    if "input" not in params:
+        return ref.estimate_call(provider, model, params)
+    n = tokens.responses_tokens(params["input"], params.get("instructions"), model=model)
+    return n, _worst_usd(provider, model, n, params)
+
+
+def estimate_two_limit_names(
+    provider: str, model: str, params: dict[str, Any]
+) -> tuple[int, float]:
+    from llmlab.pricing import cost
+
+    n = ref.prompt_estimate(provider, model, params)
+    limit = params.get("max_tokens", params.get("max_completion_tokens", 0))
+    return n, float(cost(model, input_tokens=n, output_tokens=limit, provider=provider).total_usd)
+
+
 def estimate_decimal(provider: str, model: str, params: dict[str, Any]) -> tuple[int, Any]:
     from llmlab.pricing import cost
 
@@ -432,7 +489,12 @@ def estimate_decimal(provider: str, model: str, params: dict[str, Any]) -> tuple
         (estimate_without_system, "the system prompt is input too"),
         (estimate_text_only, "each message adds 3 framing tokens"),
         (estimate_no_output, "all of max_tokens at the OUTPUT price"),
-        (estimate_only_max_tokens, "max_completion_tokens instead of max_tokens"),
+        (estimate_only_max_tokens, "max_completion_tokens (OpenAI Chat)"),
+        (estimate_chat_only, "Responses params carry instructions + input"),
+        (estimate_messages_or_nothing, "Responses params carry instructions + input"),
+        (estimate_without_instructions, "the instructions are input too"),
+        (estimate_without_responses_tools, "tool definitions are input too: pass tools= to"),
+        (estimate_two_limit_names, "a Responses call names it max_output_tokens"),
         (estimate_decimal, "return a float"),
     ],
     ids=lambda v: getattr(v, "__name__", None),

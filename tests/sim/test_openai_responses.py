@@ -8,6 +8,7 @@ file (``make test`` and ``make test-legacy``).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -88,6 +89,17 @@ def test_create_shape_usage_and_billing(api: Api) -> None:
     assert record.provider == "openai" and record.model == MODEL and record.complete
     assert (record.input_tokens, record.output_tokens) == (u.input_tokens, u.output_tokens)
     assert record.cost_usd > 0 and api.sim.summary().calls == {"openai": 1}
+
+
+def test_created_at_is_the_wall_clock_as_chat_created(api: Api) -> None:
+    before = int(time.time())
+    r = api.client.responses.create(model=MODEL, input=ASK, max_output_tokens=30)
+    chat = api.client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": ASK}], max_completion_tokens=30
+    )
+    after = int(time.time())
+    assert before <= r.created_at <= after and before <= chat.created <= after
+    assert r.completed_at is not None and r.created_at < r.completed_at <= after + 1
 
 
 def test_item_input_and_retrieve(api: Api) -> None:

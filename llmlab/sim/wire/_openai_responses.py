@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -155,10 +156,16 @@ def _history(body: dict[str, Any], sim: Simulator, bucket: str) -> list[dict[str
     return stored.items
 
 
-def _prompt_tokens(parsed: ParsedRequest, profile: ModelProfile) -> int:
-    chat = parsed.chat
-    return tk.chat_tokens(chat["messages"], profile.id) + tk.chat_tools_tokens(
-        chat.get("tools"), profile.id
+def _prompt_tokens(
+    body: dict[str, Any],
+    history: list[dict[str, Any]],
+    parsed: ParsedRequest,
+    profile: ModelProfile,
+) -> int:
+    """Input tokens billed: :func:`llmlab.tokens.responses_tokens` of history + input, the
+    instructions and the tools as sent, so a client's local count equals the reported usage."""
+    return tk.responses_tokens(
+        [*history, *parsed.items], body.get("instructions"), body.get("tools"), profile.id
     )
 
 
@@ -167,8 +174,10 @@ def _count(
 ) -> SimResponse:
     """POST /v1/responses/input_tokens: the input tokens a create with this body would use."""
     profile = _profile({"model": body.get("model") or "gpt-4.1"})
-    parsed = parse(body, _history(body, sim, bucket))
-    count = {"object": "response.input_tokens", "input_tokens": _prompt_tokens(parsed, profile)}
+    history = _history(body, sim, bucket)
+    parsed = parse(body, history)
+    tokens = _prompt_tokens(body, history, parsed, profile)
+    count = {"object": "response.input_tokens", "input_tokens": tokens}
     return json_response(200, count, headers)
 
 
@@ -255,7 +264,7 @@ def _create(
     temperature = _number(body, "temperature", 0, 2)
     top_p = _number(body, "top_p", 0, 1)
     requested = _max_output(body, profile)
-    prompt_tokens = _prompt_tokens(parsed, profile)
+    prompt_tokens = _prompt_tokens(body, history, parsed, profile)
     if prompt_tokens > profile.context_window:
         raise _bad(
             f"Your input exceeds the context window of this model ({profile.context_window} "
@@ -286,7 +295,7 @@ def _create(
     complete = gen.stop != "max_tokens"
     response_id = _hex_id("resp_", rng)
     output = _output_items(gen, rng, sim, complete)
-    created = 1_763_900_000 + int(now)
+    created = int(time.time())  # the wall clock, as Chat Completions' created
     ttft = time_to_first_token(profile.latency, prompt_tokens - cached, cached, rng)
     steps = decode_times(profile.latency, gen.output_tokens, rng, decode_slowdown(fault))
     seconds = sim.clock.real(ttft + sum(steps))
