@@ -365,3 +365,28 @@ def test_the_client_works_over_http_with_live_shaped_failures(sim_server: SimSer
     assert result.attempts == 3 or result.provider == "openai"
     assert set(sim_server.sim.billing.by_request()) >= {result.request_id}
     assert sim_server.sim.summary().errors  # the failures really crossed the wire
+
+
+def test_a_request_leaving_into_an_open_breaker_is_told_in_flight_or_never_admitted(
+    fake: Simulator,
+) -> None:
+    """The under-fire witness: admitted while closed, then opened by others = in flight; a
+    retry that did not ask again (the admission ends with its attempt) = sent into it."""
+    clock = FakeClock()
+    client = make(clock=clock, breaker_threshold=2, breaker_reset=30.0)
+    breaker = client.breakers["anthropic"]
+    assert not breaker.admitted_before_it_opened()  # nothing admitted in this context
+
+    async def admitted_then_opened() -> tuple[bool, bool]:
+        breaker.before_call()  # admitted while closed
+        breaker.record_failure()
+        breaker.record_failure()  # two other tasks' failures open it
+        in_flight = breaker.admitted_before_it_opened()
+        attempt = client.new_attempt("anthropic", ask(), 10)
+        with pytest.raises(anthropic.NotFoundError):  # the simulator: no such model
+            await client.send(attempt, {"model": "no-such-model", "max_tokens": 5, "messages": []})
+        return in_flight, breaker.admitted_before_it_opened()
+
+    in_flight, after_the_attempt = run(admitted_then_opened)
+    assert breaker.state == "open" and breaker.openings == 1
+    assert in_flight and not after_the_attempt

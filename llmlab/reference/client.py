@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import logging
 import random
@@ -164,11 +165,21 @@ def _unlogged(logger: logging.Logger) -> Iterator[None]:
         logger.removeFilter(drop)
 
 
+#: (breaker, its openings so far) when the attempt now under way in this task was admitted
+_ADMITTED: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
+    "llmlab_admitted", default=None
+)
+
+
 class _CountingBreaker:
-    """The learner's breaker, with the refusals it hands out counted in the client's stats."""
+    """The learner's breaker, with the refusals it hands out counted in the client's stats, and
+    its openings counted, so a request leaving while it is open can tell "admitted before it
+    opened" (in flight: it queued in the SDK while another task's failure opened it) from "never
+    admitted" (a ``call`` that skipped ``before_call``, or retried without asking again)."""
 
     def __init__(self, breaker: Any, stats: Counter[str]) -> None:
         self._breaker, self._stats = breaker, stats
+        self.openings = 0
 
     def before_call(self) -> None:
         try:
@@ -176,6 +187,19 @@ class _CountingBreaker:
         except CircuitOpenError:
             self._stats["open_refusals"] += 1
             raise
+        _ADMITTED.set((id(self), self.openings))
+
+    def record_failure(self) -> None:
+        was_open = self._breaker.state == "open"
+        self._breaker.record_failure()
+        if not was_open and self._breaker.state == "open":
+            self.openings += 1
+
+    def admitted_before_it_opened(self) -> bool:
+        """Whether the request leaving now (in this task) passed ``before_call`` while this
+        breaker was not open, and it opened since: in flight, not a request sent into it."""
+        mark = _ADMITTED.get()
+        return mark is not None and mark[0] == id(self) and mark[1] < self.openings
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._breaker, name)
@@ -425,6 +449,8 @@ class ClientBase:
                     f"({type(exc).__name__}): not retried"
                 ) from exc
             raise
+        finally:  # one admission, one attempt: a retry must ask the breaker again
+            _ADMITTED.set(None)
 
     async def _read(
         self,
