@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _ESCAPE
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +36,25 @@ if TYPE_CHECKING:
     from llmlab.sim._summary import SimSummary
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ID_TABLE = bytes.maketrans(bytes(range(len(_ALPHABET))), _ALPHABET.encode())
+#: json.dumps(value, sort_keys=True, separators=(",", ":"), default=str), without building an
+#: encoder per call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _canonical(body: object) -> str:
+    """The canonical JSON text a request's random stream is seeded from (see rng_for).
+
+    The common ``{"path": ..., "body": ...}`` of two strings is spelled out directly: the same
+    text json.dumps gives it, without its per-call machinery.
+    """
+    if type(body) is dict and len(body) == 2:
+        path, text = body.get("path"), body.get("body")
+        if type(path) is str and type(text) is str:
+            return '{"body":' + _ESCAPE(text) + ',"path":' + _ESCAPE(path) + "}"
+    return _CANONICAL.encode(body)
+
+
 #: perf_counter() when the request being handled arrived (set by Simulator.handle).
 _ARRIVAL: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "llmlab_sim_arrival", default=None
@@ -162,7 +182,7 @@ class Simulator:
     def rng_for(
         self, provider: str, body: object, fixed_seed: int | None = None
     ) -> np.random.Generator:
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+        canonical = _canonical(body)
         digest = hashlib.sha256(f"{self.seed}|{provider}|{canonical}".encode()).hexdigest()
         seen = bytes.fromhex(digest[:32])
         with self._lock:
@@ -173,7 +193,9 @@ class Simulator:
 
     @staticmethod
     def new_id(prefix: str, rng: np.random.Generator, length: int = 24) -> str:
-        return prefix + "".join(_ALPHABET[i] for i in rng.integers(0, len(_ALPHABET), length))
+        # the same draws as indexing _ALPHABET one by one, mapped in one bytes.translate
+        draws = rng.integers(0, len(_ALPHABET), length).astype(np.uint8).tobytes()
+        return prefix + draws.translate(_ID_TABLE).decode("ascii")
 
     def next_fault(self, rng: np.random.Generator, provider: str = "") -> Fault | None:
         with self._lock:

@@ -357,11 +357,11 @@ def _plan_ids(model: NGramModel, answer: AnswerPlan, first: int) -> list[int]:
     opener = _openers(model).get(local[0]) if local else None
     if opener is not None:
         prefix, lower = opener
-        ids = model.encoding.encode(prefix + (_lower_first(answer.text) if lower else answer.text))
+        ids = list(_encode(model, prefix + (_lower_first(answer.text) if lower else answer.text)))
         if ids[0] == first:
             return ids
     # an opening the plan cannot follow: the reply starts off-plan, then says the plan
-    return [first, *model.encoding.encode(" " + answer.text)]
+    return [first, *_encode(model, " " + answer.text)]
 
 
 def guided_text(
