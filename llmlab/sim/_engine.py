@@ -342,6 +342,27 @@ class _Playback(Iterator[Piece]):
             return Chunk(wait, self._error_event)
         return Chunk(wait, self._timeline[i][1])
 
+    def take(self, horizon: float) -> Piece:
+        """The next piece; a chunk comes joined with the chunks after it that are due within
+        ``horizon`` real seconds of it, which an adapter would deliver without a sleep between
+        them (``horizon`` is its shortest sleep). The bytes and the schedule are the same; the
+        reader's HTTP stack handles one chunk instead of many. Never joins the last piece or a
+        fault's, so a reader that stops early is billed exactly as when it took them one by one.
+        """
+        piece = self.__next__()
+        i, last = self._i, len(self._timeline) - 1
+        if type(piece) is not Chunk or i >= last or i == self._strike:
+            return piece
+        due = max(time.perf_counter(), self._deadlines[i - 1]) + horizon
+        if self._deadlines[i] >= due:
+            return piece
+        parts = [piece.data]
+        while i < last and i != self._strike and self._deadlines[i] < due:
+            parts.append(self._timeline[i][1])
+            i += 1
+        self._i = i
+        return Chunk(piece.delay, b"".join(parts))
+
     def _generated_by(self, now: float) -> int:
         limit = len(self._timeline) if self._strike is None else self._strike
         return sum(
