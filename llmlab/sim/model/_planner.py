@@ -323,8 +323,8 @@ def _fixed_plan(
         facts = _rank_material(material)[:1] if material else []
         m_stems = frozenset(stem(w) for w in content_words(material)) | q_stems
         points = _rank_corpus(m_stems)
-        greedy = AnswerPlan(_dedupe([*lead, *facts, *points])[:want], q_stems)
-        return greedy, (*lead, *facts), m_stems, frozenset(), want
+        triage = AnswerPlan(_dedupe([*lead, *facts, *points])[:want], q_stems)
+        return triage, (*lead, *facts), m_stems, frozenset(), want
     if _SUMMARISE.search(question) and material:
         summary = AnswerPlan(_dedupe(_rank_material(material))[:want], q_stems)
         return summary, (), None, frozenset(), want
