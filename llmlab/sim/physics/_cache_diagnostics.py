@@ -24,12 +24,8 @@ from typing import Any
 MAX_FINGERPRINTS = 4096
 
 
-#: json.dumps(value, sort_keys=True, separators=(",", ":"), default=str), one encoder for all
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
-
-
 def _digest(value: Any) -> str:
-    text = _CANONICAL.encode(value)
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
