@@ -484,6 +484,7 @@ def _plan_loop(
     that case needs: one uniform, and the model's distribution only for an off-plan token.
     """
     local_of, size, ids = model._local, model.size, model.token_ids
+    texts, raws = model._strings, model._bytes  # token_text / token_bytes, without the calls
     n_plan = len(plan)
     for step in range(start, max_tokens):
         target = plan[pos] if pos < n_plan else -1
@@ -500,7 +501,7 @@ def _plan_loop(
             tokens.append(TokenOut(raw.decode("utf-8", errors="replace"), raw, logprob, []))
             pos += 1
         else:
-            tokens.append(TokenOut(model.token_text(tok), model.token_bytes(tok), logprob, []))
+            tokens.append(TokenOut(texts[tok], raws[tok], logprob, []))
             context = [*context[-1:], tok]
             if pos < n_plan and ids[tok] == plan[pos]:
                 pos += 1
