@@ -42,17 +42,19 @@ _ID_TABLE = bytes.maketrans(bytes(range(len(_ALPHABET))), _ALPHABET.encode())
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _canonical(body: object) -> str:
-    """The canonical JSON text a request's random stream is seeded from (see rng_for).
+def _canonical(body: object) -> tuple[str, ...]:
+    """The canonical JSON text a request's random stream is seeded from (see rng_for), in parts.
 
     The common ``{"path": ..., "body": ...}`` of two strings is spelled out directly: the same
-    text json.dumps gives it, without its per-call machinery.
+    text json.dumps gives it, without its per-call machinery, and in parts that are hashed one
+    after the other rather than copied into one string (a 32 MB body is hashed before it is
+    refused). The text is ASCII (json.dumps escapes the rest), so the parts' bytes are its bytes.
     """
     if type(body) is dict and len(body) == 2:
         path, text = body.get("path"), body.get("body")
         if type(path) is str and type(text) is str:
-            return '{"body":' + _ESCAPE(text) + ',"path":' + _ESCAPE(path) + "}"
-    return _CANONICAL.encode(body)
+            return '{"body":', _ESCAPE(text), ',"path":', _ESCAPE(path), "}"
+    return (_CANONICAL.encode(body),)
 
 
 #: perf_counter() when the request being handled arrived (set by Simulator.handle).
@@ -182,8 +184,10 @@ class Simulator:
     def rng_for(
         self, provider: str, body: object, fixed_seed: int | None = None
     ) -> np.random.Generator:
-        canonical = _canonical(body)
-        digest = hashlib.sha256(f"{self.seed}|{provider}|{canonical}".encode()).hexdigest()
+        hashed = hashlib.sha256(f"{self.seed}|{provider}|".encode())
+        for part in _canonical(body):
+            hashed.update(part.encode())
+        digest = hashed.hexdigest()
         seen = bytes.fromhex(digest[:32])
         with self._lock:
             occurrence = 0 if fixed_seed is not None else self._seen[seen]
