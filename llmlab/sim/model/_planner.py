@@ -284,7 +284,11 @@ def plan_answer(
     ``choice``: how to rank the corpus's points (sampled above temperature 0).
     """
     turns = tuple((t.role, t.text) for t in conv.turns)
-    fixed = _fixed_plan(conv.last_user_text, conv.system, turns, severity, service)
+    question = conv.last_user_text
+    size = len(question) + len(conv.system) + sum(len(text) for _, text in turns)
+    # a long request is planned afresh rather than kept (its sentences are memoised anyway)
+    plan_of = _fixed_plan if size <= _MEMO_CHARS else _fixed_plan.__wrapped__
+    fixed = plan_of(question, conv.system, turns, severity, service)
     greedy, head, rank_stems, extra, want = fixed
     if rank_stems is None or choice.rng is None or choice.temperature <= 0:
         return AnswerPlan(list(greedy.sentences), greedy.stems)
@@ -294,6 +298,7 @@ def plan_answer(
     return AnswerPlan(_dedupe([*head, *sampled])[:want], greedy.stems)
 
 
+_MEMO_CHARS = 64 * 1024  # requests up to this many characters of text have their plan kept
 #: what :func:`plan_answer` decides before any draw: (the greedy plan, the sentences a sampled
 #: plan keeps before its drawn points, the stems and extra stems the points are ranked by, or
 #: None when nothing is drawn, and how many sentences the plan holds)
