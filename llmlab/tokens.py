@@ -51,11 +51,16 @@ def count(text: str, model: str = "gpt-4o") -> int:
     return _n(encoding_for(model), text)
 
 
-_LONG = 4096  # characters: below this, encoding is cheaper than remembering
+_LONG = 4096  # characters: texts this long get their own, smaller memo
 
 
 @functools.lru_cache(maxsize=256)
 def _n_long(name: str, text: str) -> int:
+    return len(encoding(name).encode(text, disallowed_special=()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _n_short(name: str, text: str) -> int:
     return len(encoding(name).encode(text, disallowed_special=()))
 
 
@@ -65,10 +70,11 @@ def _ids_long(name: str, text: str) -> tuple[int, ...]:
 
 
 def _n(enc: tiktoken.Encoding, text: str) -> int:
-    """len(enc.encode(text)), memoised for long texts: the simulator counts the same 100k-token
-    prompt several times per request, and that work must stay small against the latency."""
+    """len(enc.encode(text)), memoised by text: the simulator counts the same prompt (a 100k-token
+    one, or the same short system prompt and tool schemas on every call) several times per
+    request and again on the next; the count is a pure function of the text."""
     if len(text) < _LONG:
-        return len(enc.encode(text, disallowed_special=()))
+        return _n_short(enc.name, text)
     return _n_long(enc.name, text)
 
 
@@ -97,11 +103,7 @@ def chat_tokens(messages: Iterable[Mapping[str, Any]], model: str = "gpt-4o") ->
             if key == "tool_calls" and isinstance(value, list):
                 for call in value:
                     fn = call.get("function", {})
-                    total += len(
-                        enc.encode(
-                            fn.get("name", "") + fn.get("arguments", ""), disallowed_special=()
-                        )
-                    )
+                    total += _n(enc, fn.get("name", "") + fn.get("arguments", ""))
                 continue
             total += _n(enc, _value_text(value))
             if key == "name":
@@ -114,7 +116,7 @@ def chat_tools_tokens(tools: Sequence[Mapping[str, Any]] | None, model: str = "g
     if not tools:
         return 0
     enc = encoding_for(model)
-    return sum(len(enc.encode(json.dumps(t, sort_keys=True), disallowed_special=())) for t in tools)
+    return sum(_n(enc, json.dumps(t, sort_keys=True)) for t in tools)
 
 
 def anthropic_block_tokens(block: Mapping[str, Any] | str) -> int:
@@ -129,7 +131,7 @@ def anthropic_block_tokens(block: Mapping[str, Any] | str) -> int:
         return ANTHROPIC_IMAGE_TOKENS
     if kind == "tool_use":
         payload = str(block.get("name", "")) + json.dumps(block.get("input", {}), sort_keys=True)
-        return ANTHROPIC_BLOCK_OVERHEAD + len(enc.encode(payload, disallowed_special=()))
+        return ANTHROPIC_BLOCK_OVERHEAD + _n(enc, payload)
     if kind == "tool_result":
         content = block.get("content", "")
         inner = (
@@ -138,16 +140,12 @@ def anthropic_block_tokens(block: Mapping[str, Any] | str) -> int:
             else anthropic_block_tokens(str(content))
         )
         return ANTHROPIC_BLOCK_OVERHEAD + inner
-    return len(enc.encode(json.dumps(block, sort_keys=True), disallowed_special=()))
+    return _n(enc, json.dumps(block, sort_keys=True))
 
 
 def anthropic_tool_tokens(tool: Mapping[str, Any]) -> int:
     clean = {k: v for k, v in tool.items() if k != "cache_control"}
-    return len(
-        encoding(ANTHROPIC_ENCODING).encode(
-            json.dumps(clean, sort_keys=True), disallowed_special=()
-        )
-    )
+    return _n(encoding(ANTHROPIC_ENCODING), json.dumps(clean, sort_keys=True))
 
 
 def anthropic_tokens(

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _ESCAPE
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +36,27 @@ if TYPE_CHECKING:
     from llmlab.sim._summary import SimSummary
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ID_TABLE = bytes.maketrans(bytes(range(len(_ALPHABET))), _ALPHABET.encode())
+#: json.dumps(value, sort_keys=True, separators=(",", ":"), default=str), without building an
+#: encoder per call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _canonical(body: object) -> tuple[str, ...]:
+    """The canonical JSON text a request's random stream is seeded from (see rng_for), in parts.
+
+    The common ``{"path": ..., "body": ...}`` of two strings is spelled out directly: the same
+    text json.dumps gives it, without its per-call machinery, and in parts that are hashed one
+    after the other rather than copied into one string (a 32 MB body is hashed before it is
+    refused). The text is ASCII (json.dumps escapes the rest), so the parts' bytes are its bytes.
+    """
+    if type(body) is dict and len(body) == 2:
+        path, text = body.get("path"), body.get("body")
+        if type(path) is str and type(text) is str:
+            return '{"body":', _ESCAPE(text), ',"path":', _ESCAPE(path), "}"
+    return (_CANONICAL.encode(body),)
+
+
 #: perf_counter() when the request being handled arrived (set by Simulator.handle).
 _ARRIVAL: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "llmlab_sim_arrival", default=None
@@ -162,8 +184,10 @@ class Simulator:
     def rng_for(
         self, provider: str, body: object, fixed_seed: int | None = None
     ) -> np.random.Generator:
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-        digest = hashlib.sha256(f"{self.seed}|{provider}|{canonical}".encode()).hexdigest()
+        hashed = hashlib.sha256(f"{self.seed}|{provider}|".encode())
+        for part in _canonical(body):
+            hashed.update(part.encode())
+        digest = hashed.hexdigest()
         seen = bytes.fromhex(digest[:32])
         with self._lock:
             occurrence = 0 if fixed_seed is not None else self._seen[seen]
@@ -173,7 +197,9 @@ class Simulator:
 
     @staticmethod
     def new_id(prefix: str, rng: np.random.Generator, length: int = 24) -> str:
-        return prefix + "".join(_ALPHABET[i] for i in rng.integers(0, len(_ALPHABET), length))
+        # the same draws as indexing _ALPHABET one by one, mapped in one bytes.translate
+        draws = rng.integers(0, len(_ALPHABET), length).astype(np.uint8).tobytes()
+        return prefix + draws.translate(_ID_TABLE).decode("ascii")
 
     def next_fault(self, rng: np.random.Generator, provider: str = "") -> Fault | None:
         with self._lock:
@@ -319,6 +345,27 @@ class _Playback(Iterator[Piece]):
             assert self._error_event is not None
             return Chunk(wait, self._error_event)
         return Chunk(wait, self._timeline[i][1])
+
+    def take(self, horizon: float) -> Piece:
+        """The next piece; a chunk comes joined with the chunks after it that are due within
+        ``horizon`` real seconds of it, which an adapter would deliver without a sleep between
+        them (``horizon`` is its shortest sleep). The bytes and the schedule are the same; the
+        reader's HTTP stack handles one chunk instead of many. Never joins the last piece or a
+        fault's, so a reader that stops early is billed exactly as when it took them one by one.
+        """
+        piece = self.__next__()
+        i, last = self._i, len(self._timeline) - 1
+        if type(piece) is not Chunk or i >= last or i == self._strike:
+            return piece
+        due = max(time.perf_counter(), self._deadlines[i - 1]) + horizon
+        if self._deadlines[i] >= due:
+            return piece
+        parts = [piece.data]
+        while i < last and i != self._strike and self._deadlines[i] < due:
+            parts.append(self._timeline[i][1])
+            i += 1
+        self._i = i
+        return Chunk(piece.delay, b"".join(parts))
 
     def _generated_by(self, now: float) -> int:
         limit = len(self._timeline) if self._strike is None else self._strike

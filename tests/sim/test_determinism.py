@@ -104,3 +104,85 @@ def test_streamed_and_plain_agree_across_simulators() -> None:
             ) as stream:
                 outs.append("".join(stream.text_stream))
     assert outs[0] == outs[1] and outs[0]
+
+
+#: sha256 of _seeded_corpus()'s replies and of its schedules as the simulator produced them
+#: before issue 18's speed work, per SDK world (the SDKs send different bodies, so the seeded
+#: draws differ between worlds). A speed-up that changes one byte of a reply, one token count,
+#: id or simulated delay changes a digest, and stored notebook outputs with it. A deliberate
+#: change of the latency model changes the schedules only: then update SCHEDULE_DIGESTS.
+REPLY_DIGESTS = {
+    "httpx2": "958aee7f647c31aa98b03d4042311a1b3b0acbfd60646fb111a2d51accb3f642",
+    "httpx": "aba3da09047a04002764d1726e054e2a10c83681b48bcb5acdf9e3ed8c12b831",
+}
+SCHEDULE_DIGESTS = {
+    "httpx2": "698f02c88449ddbd50bb7487776a0c246daa7315943bbad72172c16614d47e19",
+    "httpx": "698f02c88449ddbd50bb7487776a0c246daa7315943bbad72172c16614d47e19",
+}
+
+
+def _seeded_corpus() -> tuple[str, str]:
+    """Seeded replies through the real SDKs: texts, ids, usage, logprobs, SSE bytes and the
+    simulated schedule of every body (wall-clock fields such as ``created`` left out)."""
+    import json
+
+    from llmlab.sim._engine import Simulator
+
+    schedules: list[list[str]] = []
+    paced = Simulator.paced
+
+    def recording(self: Simulator, timeline: list[tuple[float, bytes, int]], *a: object) -> object:
+        schedules.append([repr(d) for d, _, _ in timeline])
+        return paced(self, timeline, *a)  # type: ignore[arg-type]
+
+    out: list[object] = []
+    Simulator.paced = recording  # type: ignore[assignment,method-assign]
+    try:
+        with llmlab.sim.mock(seed=21, time_scale=1e-6):
+            a = anthropic.Anthropic(api_key="test", max_retries=0)
+            o = openai.OpenAI(api_key="test", max_retries=0)
+            for p in PROMPTS[:3]:
+                m = a.messages.create(
+                    model="claude-sonnet-4-6",
+                    max_tokens=60,
+                    messages=[{"role": "user", "content": p}],
+                )
+                out.append(m.model_dump(mode="json"))
+            with a.messages.with_streaming_response.create(
+                model="claude-sonnet-4-6",
+                max_tokens=80,
+                stream=True,
+                messages=[{"role": "user", "content": PROMPTS[3]}],
+            ) as raw:
+                out.append(raw.read().decode())
+            for p in PROMPTS[:2]:
+                c = o.chat.completions.create(
+                    model="gpt-4.1-mini",
+                    max_tokens=30,
+                    logprobs=True,
+                    top_logprobs=2,
+                    messages=[{"role": "user", "content": p}],
+                )
+                out.append({**c.model_dump(mode="json"), "created": 0})
+            chunks = o.chat.completions.create(
+                model="gpt-4.1-mini",
+                max_tokens=40,
+                stream=True,
+                stream_options={"include_usage": True},
+                messages=[{"role": "user", "content": PROMPTS[2]}],
+            )
+            out.append([{**ch.model_dump(mode="json"), "created": 0} for ch in chunks])
+            r = o.responses.create(model="gpt-4.1-mini", max_output_tokens=40, input=PROMPTS[1])
+            out.append([r.id, r.output_text, r.usage.model_dump(mode="json") if r.usage else None])
+    finally:
+        Simulator.paced = paced  # type: ignore[method-assign]
+    return json.dumps(out, sort_keys=True), json.dumps(schedules)
+
+
+def test_seeded_replies_are_byte_identical_to_before_the_speed_work() -> None:
+    import hashlib
+
+    world = llmlab.sim.sdk_http("anthropic").__name__
+    replies, schedules = (hashlib.sha256(t.encode()).hexdigest() for t in _seeded_corpus())
+    assert replies == REPLY_DIGESTS[world], f"{world}: the seeded replies changed ({replies})"
+    assert schedules == SCHEDULE_DIGESTS[world], f"{world}: the schedules changed ({schedules})"

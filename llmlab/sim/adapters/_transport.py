@@ -87,9 +87,23 @@ def _paced_stream_class(mod: ModuleType) -> type[Any]:
                     return max(self._timeout - idle, 0.0), None, timeout
             return wait, data, error
 
+        def _pieces(self) -> Iterator[Piece]:
+            """The body's pieces, due chunks joined (see ``_Playback.take``) when it can."""
+            body = self._response.body
+            take = getattr(body, "take", None)
+            if take is None:
+                yield from body
+                return
+            while True:
+                try:
+                    piece = take(MIN_SLEEP)
+                except StopIteration:
+                    return
+                yield piece
+
         def __iter__(self) -> Iterator[bytes]:
             try:
-                for piece in self._response.body:
+                for piece in self._pieces():
                     wait, data, error = self._check(piece)
                     if wait >= MIN_SLEEP:
                         time.sleep(wait)
@@ -103,7 +117,7 @@ def _paced_stream_class(mod: ModuleType) -> type[Any]:
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             try:
-                for piece in self._response.body:
+                for piece in self._pieces():
                     wait, data, error = self._check(piece)
                     if wait >= MIN_SLEEP:
                         await asyncio.sleep(wait)

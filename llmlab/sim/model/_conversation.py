@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -69,7 +70,7 @@ class Conversation:
                 texts = [p.text for p in turn.parts if p.kind == "text"]
                 if texts:
                     joined = "\n".join(texts)
-                    if not _REASK.search(joined):
+                    if not _is_reask(joined):
                         return joined
                     reask = reask or joined
         return reask
@@ -83,3 +84,14 @@ class Conversation:
         if not self.turns or self.turns[-1].role != "user":
             return []
         return [p for p in self.turns[-1].parts if p.kind == "tool_result"]
+
+
+def _is_reask(text: str) -> bool:
+    """Whether ``text`` is a validation re-ask (memoised for texts of a few KB: every request
+    asks this of the same turns several times)."""
+    return _REASK.search(text) is not None if len(text) > 4096 else _reask_memo(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _reask_memo(text: str) -> bool:
+    return _REASK.search(text) is not None

@@ -159,19 +159,34 @@ def _plain_step(logits: np.ndarray, rng: np.random.Generator, masked: bool) -> t
     rely on. Returns (-1, 0.0) with the generator untouched when some other probability is
     zero (an underflow or another -inf), so the caller takes the general path.
     """
+    table = _plain_table(logits, masked)
+    return (-1, 0.0) if table is None else _plain_draw(table, rng, masked)
+
+
+def _plain_table(logits: np.ndarray, masked: bool) -> tuple[np.ndarray, float] | None:
+    """(cumulative probabilities, log normaliser) of one :func:`_plain_step`; None when some
+    probability is zero. Depends on the logits alone, so a fixed first step computes it once."""
     peak = logits.max()
     z = np.exp(logits - peak)
     zsum = z.sum()
     probs = z / zsum
     live = probs[1:] if masked else probs  # end-of-reply is local id 0
     if not live.all():
-        return -1, 0.0
-    cumulative = live.cumsum()  # the methods, not np.cumsum / np.searchsorted: same results,
-    i = int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right"))  # less overhead
-    tok = min(i, live.size - 1) + (1 if masked else 0)
+        return None
+    cumulative = live.cumsum()
     # the general path sums the finite exponentials only: all but end-of-reply when masked
     total = z[1:].sum() if masked else zsum
-    return tok, float(peak + np.log(total))
+    cumulative.setflags(write=False)
+    return cumulative, float(peak + np.log(total))
+
+
+def _plain_draw(
+    table: tuple[np.ndarray, float], rng: np.random.Generator, masked: bool
+) -> tuple[int, float]:
+    cumulative, lognorm = table
+    # the methods, not np.cumsum / np.searchsorted: same results, less overhead
+    i = int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right"))
+    return min(i, cumulative.size - 1) + (1 if masked else 0), lognorm
 
 
 def _trim(tokens: list[TokenOut], n_chars: int) -> list[TokenOut]:
@@ -276,6 +291,38 @@ def _openers(model: NGramModel) -> dict[int, tuple[str, bool]]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _encode(model: NGramModel, text: str) -> tuple[int, ...]:
+    """``model.encoding.encode(text)``, memoised: a plan's text is encoded several times per
+    reply, and the same plans recur across requests."""
+    return tuple(model.encoding.encode(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _first_step(
+    model: NGramModel, plan_first: int, continuation: bool
+) -> tuple[np.ndarray, tuple[np.ndarray, float] | None]:
+    """The first token's logits (read-only) and their :func:`_plain_table`, once per opening.
+
+    The first step's context is always empty, so its logits depend only on the plan's first
+    token and on whether the plan continues a prefill: the same arrays every reply computed.
+    """
+    base = model.log_probs([])
+    if continuation:
+        logits = base.copy()
+        if plan_first >= 0:
+            logits[plan_first] = _ODDS + np.log1p(-np.exp(base[plan_first]) + 1e-300)
+        else:
+            logits = np.append(logits, _ODDS)
+        logits[EOS] = -np.inf  # a reply never ends before it starts
+    else:
+        logits = _opening_logits(model, base, plan_first)
+        if plan_first < 0:  # the plan opens with a word the vocabulary lacks: a copy slot
+            logits = np.append(logits, np.log(OPENING_PLAN))
+    logits.setflags(write=False)
+    return logits, _plain_table(logits, masked=True)
+
+
 def _opening_logits(model: NGramModel, base: np.ndarray, plan_first: int) -> np.ndarray:
     """The first token's logits: see OPENING_PLAN (a real distribution, normalised)."""
     special = [i for i in _openers(model) if i != plan_first]
@@ -303,18 +350,18 @@ _PROPER = frozenset({"Northwind", "Cloud", "Monday", "Tuesday", "Wednesday", "Th
 
 def _plan_ids(model: NGramModel, answer: AnswerPlan, first: int) -> list[int]:
     """The plan's tiktoken ids, given the sampled first token ``first`` (a tiktoken id)."""
-    ids = model.encoding.encode(answer.text)
+    ids = list(_encode(model, answer.text))
     if ids and ids[0] == first:
         return ids
     local = model.to_local([first])
     opener = _openers(model).get(local[0]) if local else None
     if opener is not None:
         prefix, lower = opener
-        ids = model.encoding.encode(prefix + (_lower_first(answer.text) if lower else answer.text))
+        ids = list(_encode(model, prefix + (_lower_first(answer.text) if lower else answer.text)))
         if ids[0] == first:
             return ids
     # an opening the plan cannot follow: the reply starts off-plan, then says the plan
-    return [first, *model.encoding.encode(" " + answer.text)]
+    return [first, *_encode(model, " " + answer.text)]
 
 
 def guided_text(
@@ -342,48 +389,37 @@ def guided_text(
     plan: list[int] = []
     pos = 0
     odds = np.log(PLAN_MASS / (1 - PLAN_MASS))
-    first_ids = model.to_local(model.encoding.encode(answer.text)[:1])
+    first_ids = model.to_local(_encode(model, answer.text)[:1])
+    first_table: tuple[np.ndarray, float] | None = None
     plan_first = first_ids[0] if first_ids else -1
     for step in range(max_tokens):
-        base = model.log_probs(context)
+        if step and plain and not top_n:  # the common case, without vocabulary-sized work
+            return _plan_loop(model, plan, pos, context, tokens, text, step, max_tokens, stops, rng)
         copy = -1
         tok = -1
         logprob = lognorm = 0.0
-        if step == 0 and answer.continuation:
-            plan = model.encoding.encode(answer.text)
+        if step == 0:
+            logits, first_table = _first_step(model, plan_first, answer.continuation)
+            if plan_first < 0:  # the plan opens with a word the vocabulary lacks: copy it
+                copy = model.size
+            if answer.continuation or plan_first < 0:
+                plan = list(_encode(model, answer.text))
+        else:
+            base = model.log_probs(context)
+            target = plan[pos] if pos < len(plan) else -1
+            local = model._local.get(target, -1) if target >= 0 else EOS
             logits = base.copy()
-            local = plan_first
             if local >= 0:
                 logits[local] = odds + np.log1p(-np.exp(base[local]) + 1e-300)
             else:
                 copy = model.size
                 logits = np.append(logits, odds)
-            logits[EOS] = -np.inf  # a reply never ends before it starts
-        elif step == 0:
-            logits = _opening_logits(model, base, plan_first)
-            if plan_first < 0:  # the plan opens with a word the vocabulary lacks: copy it
-                copy = model.size
-                logits = np.append(logits, np.log(OPENING_PLAN))
-                plan = model.encoding.encode(answer.text)
-        else:
-            target = plan[pos] if pos < len(plan) else -1
-            local = model._local.get(target, -1) if target >= 0 else EOS
-            if plain and not top_n:  # the common case, without vocabulary-sized work
-                tok, logprob = _plan_step(base, local, rng)
-                copy = model.size if local < 0 else -1
-                if tok == EOS:
-                    return TextOut(tokens, [TokenOut("", b"", logprob, [])]), "end", None, step + 1
-                logits = base  # only read at tok below
-            else:
-                logits = base.copy()
-                if local >= 0:
-                    logits[local] = odds + np.log1p(-np.exp(base[local]) + 1e-300)
-                else:
-                    copy = model.size
-                    logits = np.append(logits, odds)
         if tok < 0:
-            if plain:
-                tok, lognorm = _plain_step(logits, rng, masked=step == 0)
+            if plain and step == 0:
+                if first_table is not None:
+                    tok, lognorm = _plain_draw(first_table, rng, masked=True)
+            elif plain:
+                tok, lognorm = _plain_step(logits, rng, masked=False)
             if tok < 0:
                 view: Mapping[int, int] = counts
                 if copy >= 0 and counts:
@@ -430,18 +466,65 @@ def guided_text(
     return TextOut(tokens), "max_tokens", None, max_tokens
 
 
-def _plan_step(base: np.ndarray, local: int, rng: np.random.Generator) -> tuple[int, float]:
-    """One draw at temperature 1 from the plan-centred distribution, and its log-probability.
+def _plan_loop(
+    model: NGramModel,
+    plan: list[int],
+    pos: int,
+    context: list[int],
+    tokens: list[TokenOut],
+    text: str,
+    start: int,
+    max_tokens: int,
+    stops: list[str],
+    rng: np.random.Generator,
+) -> tuple[TextOut, StopReason, str | None, int]:
+    """:func:`guided_text` from step ``start`` on, for :func:`_plain` parameters without logprobs.
 
-    The plan token (``local``; -1: the copy slot, returned as ``base.size``) has probability
-    exactly PLAN_MASS; any other token ``t`` has (1 - PLAN_MASS) * p(t) / (1 - p(plan)), p
-    the model's own distribution. One uniform, as every other draw: below PLAN_MASS it is the
-    plan token, above it picks among the others by inverse CDF (only then is the vocabulary
-    touched), so most tokens cost no array work at all.
+    The same draws and tokens as the general loop, in a loop that does per token only what
+    that case needs: one uniform, and the model's distribution only for an off-plan token.
     """
-    u = rng.random()
-    if u < PLAN_MASS:
-        return (local if local >= 0 else base.size), _LOG_PLAN
+    local_of, size, ids = model._local, model.size, model.token_ids
+    texts, raws = model._strings, model._bytes  # token_text / token_bytes, without the calls
+    n_plan = len(plan)
+    for step in range(start, max_tokens):
+        target = plan[pos] if pos < n_plan else -1
+        local = local_of.get(target, -1) if target >= 0 else EOS
+        u = rng.random()
+        if u < PLAN_MASS:
+            tok, logprob = (local if local >= 0 else size), _LOG_PLAN
+        else:
+            tok, logprob = _off_plan(model.log_probs(context), local, u)
+        if tok == EOS:
+            return TextOut(tokens, [TokenOut("", b"", logprob, [])]), "end", None, step + 1
+        if tok == size:  # the copy slot (only a plan token outside the vocabulary reaches it)
+            raw = model.encoding.decode_single_token_bytes(plan[pos])
+            tokens.append(TokenOut(raw.decode("utf-8", errors="replace"), raw, logprob, []))
+            pos += 1
+        else:
+            tokens.append(TokenOut(texts[tok], raws[tok], logprob, []))
+            context = [*context[-1:], tok]
+            if pos < n_plan and ids[tok] == plan[pos]:
+                pos += 1
+            elif pos + 1 < n_plan and ids[tok] == plan[pos + 1]:
+                pos += 2  # the model skipped the planned token
+        if not stops:
+            continue
+        text += tokens[-1].text
+        for s in stops:
+            at = text.find(s)
+            if at >= 0:
+                return TextOut(tokens, _trim(tokens, len(text) - at)), "stop_sequence", s, step + 1
+    return TextOut(tokens), "max_tokens", None, max_tokens
+
+
+def _off_plan(base: np.ndarray, local: int, u: float) -> tuple[int, float]:
+    """The token and log-probability of a uniform ``u >= PLAN_MASS`` at temperature 1.
+
+    The plan token (``local``; -1: the copy slot) has probability exactly PLAN_MASS; any other
+    token ``t`` has (1 - PLAN_MASS) * p(t) / (1 - p(plan)), p the model's own distribution
+    ``base``: below PLAN_MASS a uniform is the plan token, above it picks among the others by
+    inverse CDF (only then is the vocabulary touched), so most tokens cost no array work.
+    """
     probs = np.exp(base)
     rest = 1.0
     if local >= 0:
@@ -455,6 +538,7 @@ def _plan_step(base: np.ndarray, local: int, rng: np.random.Generator) -> tuple[
 
 
 _LOG_PLAN = float(np.log(PLAN_MASS))
+_ODDS = np.log(PLAN_MASS / (1 - PLAN_MASS))
 _LOG_REST = float(np.log1p(-PLAN_MASS))
 
 

@@ -236,13 +236,16 @@ def _postings(text: str) -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
     return sents, {k: tuple(v) for k, v in found.items()}
 
 
-def _recalled(conv: Conversation, material: str, q_stems: frozenset[str]) -> list[str]:
+def _recalled(
+    system: str, turns: tuple[tuple[str, str], ...], material: str, q_stems: frozenset[str]
+) -> list[str]:
     """Sentences of the request (not the question) carrying most of the question's IDF mass,
-    best first; a user's own sentence is told back in the second person."""
+    best first; a user's own sentence is told back in the second person. ``turns`` holds the
+    conversation's (role, text) pairs."""
     total = sum(_idf(s) for s in sorted(q_stems)) or 1.0
-    last_user = max((i for i, t in enumerate(conv.turns) if t.role == "user"), default=-1)
-    texts = [(conv.system, False)]
-    texts += [(t.text, t.role == "user") for i, t in enumerate(conv.turns) if i != last_user]
+    last_user = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=-1)
+    texts = [(system, False)]
+    texts += [(text, role == "user") for i, (role, text) in enumerate(turns) if i != last_user]
     texts.append((material, False))
     scored = []
     for n, (text, by_user) in enumerate(texts):
@@ -280,28 +283,62 @@ def plan_answer(
     ``severity`` / ``service``: a triage verdict the reply opens with (the triage skill's).
     ``choice``: how to rank the corpus's points (sampled above temperature 0).
     """
-    question, material = _question_of(conv.last_user_text)
+    turns = tuple((t.role, t.text) for t in conv.turns)
+    question = conv.last_user_text
+    size = len(question) + len(conv.system) + sum(len(text) for _, text in turns)
+    # a long request is planned afresh rather than kept (its sentences are memoised anyway)
+    plan_of = _fixed_plan if size <= _MEMO_CHARS else _fixed_plan.__wrapped__
+    fixed = plan_of(question, conv.system, turns, severity, service)
+    greedy, head, rank_stems, extra, want = fixed
+    if rank_stems is None or choice.rng is None or choice.temperature <= 0:
+        return AnswerPlan(list(greedy.sentences), greedy.stems)
+    # the first sentence stays the greedy one, so the first token's distribution is a fixed
+    # function of the prompt; the points after it are drawn
+    sampled = _rank_corpus(rank_stems, extra=extra, choice=choice)
+    return AnswerPlan(_dedupe([*head, *sampled])[:want], greedy.stems)
+
+
+_MEMO_CHARS = 64 * 1024  # requests up to this many characters of text have their plan kept
+#: what :func:`plan_answer` decides before any draw: (the greedy plan, the sentences a sampled
+#: plan keeps before its drawn points, the stems and extra stems the points are ranked by, or
+#: None when nothing is drawn, and how many sentences the plan holds)
+_Fixed = tuple[AnswerPlan, tuple[str, ...], frozenset[str] | None, frozenset[str], int]
+
+
+@functools.lru_cache(maxsize=128)
+def _fixed_plan(
+    question_text: str,
+    system: str,
+    turns: tuple[tuple[str, str], ...],
+    severity: str | None,
+    service: str | None,
+) -> _Fixed:
+    """Everything of a plan that is a function of the request's texts (memoised: the same
+    request, or the same system prompt and history, recurs call after call)."""
+    question, material = _question_of(question_text)
     words = content_words(question)
     q_stems = frozenset(stem(w) for w in words)
     if _GREETING.match(question) or not (words or material):
-        return AnswerPlan(["Hello! I am here and ready to help with your question."], q_stems)
+        hello = AnswerPlan(["Hello! I am here and ready to help with your question."], q_stems)
+        return hello, (), None, frozenset(), 1
     want = _n_sentences(question)
     if severity is not None:
         where = f" for {service}" if service else ""
         lead = [f"This looks like a {severity} incident{where}."]
         facts = _rank_material(material)[:1] if material else []
         m_stems = frozenset(stem(w) for w in content_words(material)) | q_stems
-        points = _rank_corpus(m_stems, choice=choice)
-        return AnswerPlan(_dedupe([*lead, *facts, *points])[:want], q_stems)
+        points = _rank_corpus(m_stems)
+        triage = AnswerPlan(_dedupe([*lead, *facts, *points])[:want], q_stems)
+        return triage, (*lead, *facts), m_stems, frozenset(), want
     if _SUMMARISE.search(question) and material:
-        return AnswerPlan(_dedupe(_rank_material(material))[:want], q_stems)
+        summary = AnswerPlan(_dedupe(_rank_material(material))[:want], q_stems)
+        return summary, (), None, frozenset(), want
     total = sum(_idf(s) for s in sorted(q_stems)) or 1.0
-    chosen = _recalled(conv, material, q_stems)[:2]
+    chosen = _recalled(system, turns, material, q_stems)[:2]
     if not chosen and _BACK_REF.search(question) and not material:
         topic = _as_object(_topic(question))
-        return AnswerPlan(
-            [f"I don't have {topic} in our conversation, so please share it again."], q_stems
-        )
+        missing = [f"I don't have {topic} in our conversation, so please share it again."]
+        return AnswerPlan(missing, q_stems), (), None, frozenset(), 1
     m_stems = frozenset(stem(w) for w in content_words(material))
     corpus = _rank_corpus(q_stems, extra=m_stems)
     best = _overlap(q_stems, stems_of(corpus[0])) if corpus else 0
@@ -309,12 +346,10 @@ def plan_answer(
     if opener:
         chosen.insert(0, opener)
     greedy = _dedupe([*chosen, *corpus])
-    if choice.rng is None or choice.temperature <= 0 or not greedy:
-        return AnswerPlan(greedy[:want], q_stems)
-    # the first sentence stays the greedy one, so the first token's distribution is a fixed
-    # function of the prompt; the points after it are drawn
-    sampled = _rank_corpus(q_stems, extra=m_stems, choice=choice)
-    return AnswerPlan(_dedupe([greedy[0], *chosen, *sampled])[:want], q_stems)
+    plan = AnswerPlan(greedy[:want], q_stems)
+    if not greedy:
+        return plan, (), None, frozenset(), want
+    return plan, (greedy[0], *chosen), q_stems, m_stems, want
 
 
 def continuing(answer: AnswerPlan, prefill: str) -> AnswerPlan:
@@ -382,8 +417,18 @@ def _rank_corpus(
     if choice.rng is None or choice.temperature <= 0 or not ids.size:
         return [index.sentences[i] for i in greedy[:limit]]
     noisy = scores + choice.rng.gumbel(size=ids.size) * POINT_NOISE * choice.temperature
-    order = np.lexsort((ids, -noisy))[:limit]
-    return [index.sentences[int(ids[i])] for i in order]
+    return [index.sentences[int(ids[i])] for i in _best(-noisy, limit)]
+
+
+def _best(keys: np.ndarray, limit: int) -> np.ndarray:
+    """``np.lexsort((ids, keys))[:limit]`` for ``ids`` ascending: the ``limit`` smallest keys,
+    ties by position, without sorting the whole array (only the candidates at or below the
+    limit-th smallest key are sorted, so ties at the boundary are kept exactly)."""
+    if keys.size <= 4 * limit:
+        return np.argsort(keys, kind="stable")[:limit]
+    cut = keys[np.argpartition(keys, limit - 1)[:limit]].max()
+    candidates = np.flatnonzero(keys <= cut)
+    return candidates[np.argsort(keys[candidates], kind="stable")][:limit]
 
 
 @functools.lru_cache(maxsize=1024)

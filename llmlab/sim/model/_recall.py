@@ -16,6 +16,7 @@ other request goes on to the other skills and the language model.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -95,8 +96,31 @@ def _guess(slot: str, rng: np.random.Generator) -> str:
     return str(int(rng.integers(10_000, 99_999)))
 
 
+def _question(text: str) -> re.Match[str] | None:
+    """``_QUESTION.search(text)``, memoised for prompts of a few KB (the same prompt is scanned
+    call after call; a long one is scanned afresh rather than kept)."""
+    return _QUESTION.search(text) if len(text) > _MEMO_CHARS else _question_memo(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _question_memo(text: str) -> re.Match[str] | None:
+    return _QUESTION.search(text)
+
+
+def _asks_summary(text: str) -> bool:
+    return _SUMMARY.search(text) is not None if len(text) > _MEMO_CHARS else _summary_memo(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _summary_memo(text: str) -> bool:
+    return _SUMMARY.search(text) is not None
+
+
+_MEMO_CHARS = 4096
+
+
 def _answer(conv: Conversation, rng: np.random.Generator) -> Plan | None:
-    question = _QUESTION.search(conv.last_user_text)
+    question = _question(conv.last_user_text)
     if question is None or not conv.turns or conv.turns[-1].role != "user":
         return None
     owner, slot = question["owner"].lower(), question["slot"].strip().lower()
@@ -115,7 +139,7 @@ def _answer(conv: Conversation, rng: np.random.Generator) -> Plan | None:
 
 
 def _summary(conv: Conversation, rng: np.random.Generator) -> Plan | None:
-    if not _SUMMARY.search(conv.last_user_text):
+    if not _asks_summary(conv.last_user_text):
         return None
     latest: dict[str, Fact] = {}
     for fact in facts_in(conv.all_text):

@@ -6,8 +6,10 @@ import re
 from typing import Any
 
 from llmlab.sim.model._generate import Generation, TextOut, ToolCallOut
-from llmlab.sim.wire._http import sse
-from llmlab.sim.wire._sse import HOLE, sse_filler
+from llmlab.sim.wire._sse import HOLE, frame, sse_filler
+
+_PING = frame("ping", {"type": "ping"})
+_STOP = frame("message_stop", {"type": "message_stop"})
 
 
 def sse_timeline(
@@ -30,7 +32,7 @@ def sse_timeline(
         "usage": {**message["usage"], "output_tokens": 1},
     }
     timeline: list[tuple[float, bytes, int]] = [
-        (min(ttft, 0.05), sse("message_start", {"type": "message_start", "message": start}), 0)
+        (min(ttft, 0.05), frame("message_start", {"type": "message_start", "message": start}), 0)
     ]
     step_iter = iter(steps)
     first = True
@@ -43,7 +45,7 @@ def sse_timeline(
         timeline.append(
             (
                 0.0,
-                sse(
+                frame(
                     "content_block_start",
                     {"type": "content_block_start", "index": index, "content_block": shell},
                 ),
@@ -51,7 +53,7 @@ def sse_timeline(
             )
         )
         if index == 0:
-            timeline.append((0.0, sse("ping", {"type": "ping"}), 0))
+            timeline.append((0.0, _PING, 0))
         if block["type"] == "thinking":
             assert isinstance(part, TextOut)
             shown = bool(block["thinking"])  # display "omitted": no thinking text is sent
@@ -75,23 +77,26 @@ def sse_timeline(
             },
         )
         for text, n in pieces:
-            delay = (
-                (ttft - min(ttft, 0.05)) if first else sum(next(step_iter, 0.0) for _ in range(n))
-            )
+            if first:
+                delay = ttft - min(ttft, 0.05)
+            elif n == 1:  # one token's step: the sum below of one float, without a generator
+                delay = next(step_iter, 0.0)
+            else:
+                delay = sum(next(step_iter, 0.0) for _ in range(n))
             first = False
             timeline.append((delay, delta(text), n))
         if block["type"] == "thinking":
             signature = {"type": "signature_delta", "signature": block["signature"]}
             event = {"type": "content_block_delta", "index": index, "delta": signature}
-            timeline.append((0.0, sse("content_block_delta", event), 0))
+            timeline.append((0.0, frame("content_block_delta", event), 0))
         timeline.append(
-            (0.0, sse("content_block_stop", {"type": "content_block_stop", "index": index}), 0)
+            (0.0, frame("content_block_stop", {"type": "content_block_stop", "index": index}), 0)
         )
     usage = message["usage"]
     timeline.append(
         (
             0.0,
-            sse(
+            frame(
                 "message_delta",
                 {
                     "type": "message_delta",
@@ -110,5 +115,5 @@ def sse_timeline(
             0,
         )
     )
-    timeline.append((0.0, sse("message_stop", {"type": "message_stop"}), 0))
+    timeline.append((0.0, _STOP, 0))
     return timeline

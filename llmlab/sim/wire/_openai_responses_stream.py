@@ -14,12 +14,16 @@ after the previous one.
 from __future__ import annotations
 
 import copy
+import json
 import re
+from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from llmlab.sim.model._generate import Generation, TextOut, ToolCallOut
 from llmlab.sim.physics._faults import Fault
 from llmlab.sim.wire._http import sse
+from llmlab.sim.wire._sse import HOLE, sse_filler
 
 
 class _Events:
@@ -31,6 +35,29 @@ class _Events:
     def add(self, kind: str, payload: dict[str, Any], delay: float = 0.0, tokens: int = 0) -> None:
         event = {"type": kind, "sequence_number": len(self.timeline), **payload}
         self.timeline.append((delay, sse(kind, event), tokens))
+
+
+_SEQUENCE = "\x00llmlab-sequence\x00"  # where a frame's sequence number goes (see _delta_frame)
+
+
+def _delta_frame(ids: dict[str, Any]) -> Callable[[int, str], bytes]:
+    """``(sequence number, text) -> `` the ``response.output_text.delta`` frame that
+    ``_Events.add`` would encode, byte for byte: the frame is encoded once per item and each
+    token's number and text spliced in (json.dumps of an int is its str, of a str the same
+    alone as inside an object)."""
+    kind = "response.output_text.delta"
+    payload = {"type": kind, "sequence_number": _SEQUENCE, **ids, "content_index": 0}
+    fill = sse_filler(kind, {**payload, "delta": HOLE, "logprobs": []})
+    head, rest = fill("").split(json.dumps(_SEQUENCE).encode())
+    empty = json.dumps("").encode()
+    cut = rest.rindex(b'"delta":' + empty) + len(b'"delta":')
+    middle, tail = rest[:cut], rest[cut + len(empty) :]
+    dumps = encode_basestring_ascii
+
+    def frame(sequence: int, text: str) -> bytes:
+        return head + str(sequence).encode() + middle + dumps(text).encode() + tail
+
+    return frame
 
 
 def _snapshot(response: dict[str, Any]) -> dict[str, Any]:
@@ -65,10 +92,10 @@ def events(
             wait = 0.0
             part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
             out.add("response.content_part.added", {**ids, "content_index": 0, "part": part})
+            delta = _delta_frame(ids)
             for n, tok in enumerate(tokens):
                 delay = 0.0 if n == 0 else next(step, 0.0)
-                delta = {**ids, "content_index": 0, "delta": tok.text, "logprobs": []}
-                out.add("response.output_text.delta", delta, delay, 1)
+                out.timeline.append((delay, delta(len(out.timeline), tok.text), 1))
             content = item["content"][0]
             done = {**ids, "content_index": 0, "text": content["text"], "logprobs": []}
             out.add("response.output_text.done", done)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from llmlab.sim.wire._http import sse
@@ -21,9 +22,19 @@ def sse_filler(event: str | None, payload: Any) -> Callable[[str], bytes]:
     ``payload`` must hold ``HOLE`` exactly once, as a string value.
     """
     head, tail = sse(event, payload).split(json.dumps(HOLE).encode())
-    dumps = json.dumps
+    # what json.dumps(text) returns for a str with its default settings, without the wrapper
+    dumps = encode_basestring_ascii
 
     def fill(text: str) -> bytes:
         return head + dumps(text).encode() + tail
 
     return fill
+
+
+#: json.dumps(payload, separators=(",", ":")) with one encoder for every frame
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def frame(event: str, payload: dict[str, Any]) -> bytes:
+    """``sse(event, payload)`` for a dict payload, byte for byte, without building an encoder."""
+    return b"event: " + event.encode() + b"\ndata: " + _COMPACT.encode(payload).encode() + b"\n\n"
