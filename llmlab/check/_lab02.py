@@ -637,6 +637,13 @@ def _usd_mistakes(
 
     named = " (a Responses call names it max_output_tokens)" if responses else ""
     return [
+        (  # right pricing of a wrong count: point at the count, not at the price
+            "the price follows from your input count above: it is right for your count, so "
+            "fix the count",
+            lambda: float(
+                price(model, input_tokens=n, output_tokens=limit, provider=provider).total_usd
+            ),
+        ),
         (
             "reserve the worst case: all of max_tokens at the OUTPUT price, not 0 output" + named,
             lambda: float(
