@@ -185,8 +185,8 @@ def _glued_case(candidate: Any) -> Case:
 
 
 # -- 03.measure_ttft ----------------------------------------------------------------------------
-# The checker's own clock: TTFT ~ 120 ms, message_start ~ 10 ms (plus the 150 ms opening). A
-# wrong stop (message_start) is ~110 ms off, far outside the tolerance even when two busy
+# The checker's own clock: TTFT ~ 95 ms, message_start ~ 10 ms (plus the 150 ms opening). A
+# wrong stop (message_start) is ~85 ms off, far outside the tolerance even when two busy
 # processes share the cores; at 0.05 the gap was ~28 ms and noise let wrong answers through.
 _TIME_SCALE = 0.2
 _TTFT_CASES = [
