@@ -130,10 +130,9 @@ def _free_text(
         if not stops:
             continue
         text += tokens[-1].text  # only stop sequences read the text so far
-        for s in stops:
-            at = text.find(s)
-            if at >= 0:
-                return TextOut(tokens, _trim(tokens, len(text) - at)), "stop_sequence", s, step + 1
+        hit = _stop_hit(tokens, text, stops, step)
+        if hit is not None:
+            return hit
     return TextOut(tokens), "max_tokens", None, max_tokens
 
 
@@ -187,6 +186,18 @@ def _plain_draw(
     # the methods, not np.cumsum / np.searchsorted: same results, less overhead
     i = int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right"))
     return min(i, cumulative.size - 1) + (1 if masked else 0), lognorm
+
+
+def _stop_hit(
+    tokens: list[TokenOut], text: str, stops: list[str], step: int
+) -> tuple[TextOut, StopReason, str | None, int] | None:
+    """The result of a loop whose ``text`` so far contains a stop sequence (the stop and
+    what follows trimmed off ``tokens``), else None."""
+    for s in stops:
+        at = text.find(s)
+        if at >= 0:
+            return TextOut(tokens, _trim(tokens, len(text) - at)), "stop_sequence", s, step + 1
+    return None
 
 
 def _trim(tokens: list[TokenOut], n_chars: int) -> list[TokenOut]:
@@ -459,10 +470,9 @@ def guided_text(
         if not stops:
             continue
         text += tokens[-1].text
-        for s in stops:
-            at = text.find(s)
-            if at >= 0:
-                return TextOut(tokens, _trim(tokens, len(text) - at)), "stop_sequence", s, step + 1
+        hit = _stop_hit(tokens, text, stops, step)
+        if hit is not None:
+            return hit
     return TextOut(tokens), "max_tokens", None, max_tokens
 
 
@@ -510,10 +520,9 @@ def _plan_loop(
         if not stops:
             continue
         text += tokens[-1].text
-        for s in stops:
-            at = text.find(s)
-            if at >= 0:
-                return TextOut(tokens, _trim(tokens, len(text) - at)), "stop_sequence", s, step + 1
+        hit = _stop_hit(tokens, text, stops, step)
+        if hit is not None:
+            return hit
     return TextOut(tokens), "max_tokens", None, max_tokens
 
 
