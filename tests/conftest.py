@@ -12,7 +12,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -44,6 +43,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
             os.environ[_VAR] = _ORIGINAL
 
 
-def pytest_unconfigure(config: Any) -> None:
+def pytest_unconfigure(config: pytest.Config) -> None:
     for folder in _FOLDER:
         shutil.rmtree(folder, ignore_errors=True)

@@ -264,12 +264,11 @@ def _base(endpoint: str) -> dict[str, Any]:
 @st.composite
 def mutated(draw: st.DrawFn, endpoint: str) -> dict[str, Any]:
     body = _base(endpoint)
-    if endpoint.endswith("-count") or endpoint == "openai-embeddings":
-        pass  # no streaming endpoint
-    elif draw(st.booleans()):
+    streams = not (endpoint.endswith("-count") or endpoint == "openai-embeddings")
+    if streams and draw(st.booleans()):
         body["stream"] = True
     else:
-        body.pop("stream_options", None)
+        body.pop("stream_options", None)  # only allowed when streaming
     mutate(draw, body)
     return body
 
