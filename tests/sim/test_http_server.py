@@ -239,3 +239,44 @@ def test_oversize_body_stops_being_read_past_the_limit() -> None:
     asyncio.run(_asgi.SimApp(llmlab.sim.Simulator())(scope, receive, send))
     assert len(received) == _asgi.MAX_BODY_BYTES // len(chunk) + 1  # 5 of the 100 chunks
     assert sent[0]["status"] == 413
+
+
+def test_due_sse_events_leave_the_server_in_a_few_sends() -> None:
+    """At a time scale where no sleep separates them, a stream's events reach the ASGI server
+    joined, in a few sends instead of one per event, with the bytes a per-event read gives."""
+    import asyncio
+
+    from llmlab.sim._exchange import Chunk, SimRequest
+    from llmlab.sim.adapters import _asgi
+
+    body = {"model": "claude-sonnet-4-6", "max_tokens": 60, "stream": True, "messages": USER}
+    raw = json.dumps(body).encode()
+    headers = {"x-api-key": "k", "anthropic-version": "2026-10-21"}
+    headers["content-type"] = "application/json"
+    expected = llmlab.sim.Simulator(seed=3, time_scale=1e-6).handle(
+        SimRequest("POST", "anthropic", "/v1/messages", headers, raw)
+    )
+    events = [piece.data for piece in expected.body if isinstance(piece, Chunk)]
+    sent: list[dict[str, Any]] = []
+    requests = [{"type": "http.request", "body": raw, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if requests:
+            return requests.pop()
+        await asyncio.Event().wait()  # the client never hangs up
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/anthropic/v1/messages",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
+    asyncio.run(_asgi.SimApp(llmlab.sim.Simulator(seed=3, time_scale=1e-6))(scope, receive, send))
+    bodies = [m["body"] for m in sent if m["type"] == "http.response.body" and m["body"]]
+    assert sent[0]["status"] == 200 and len(events) > 20
+    assert b"".join(bodies) == b"".join(events)
+    assert len(bodies) <= 3, f"{len(bodies)} sends for {len(events)} events"

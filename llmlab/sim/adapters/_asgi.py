@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from llmlab._exceptions import SimulatorError
 from llmlab.sim._engine import Simulator
 from llmlab.sim._exchange import Chunk, Cut, Hang, SimRequest, SimResponse
-from llmlab.sim.adapters._transport import MIN_SLEEP
+from llmlab.sim.adapters._transport import MIN_SLEEP, pieces
 from llmlab.sim.physics._faults import FaultPlan
 from llmlab.sim.wire._validate import MAX_BODY_BYTES
 
@@ -132,7 +132,7 @@ class SimApp:
                     "headers": [(k.encode(), v.encode()) for k, v in response.headers.items()],
                 }
             )
-            for piece in response.body:
+            for piece in pieces(response):  # due chunks joined: one send, not one per event
                 if piece.delay >= MIN_SLEEP:  # shorter waits cost more than they wait
                     await asyncio.wait({hangup}, timeout=piece.delay)
                 if hangup.done():

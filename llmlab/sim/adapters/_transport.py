@@ -48,6 +48,23 @@ def to_sim_request(request: Any, provider: Provider, path: str) -> SimRequest:
     )
 
 
+def pieces(response: SimResponse) -> Iterator[Piece]:
+    """``response``'s body, with the chunks due within ``MIN_SLEEP`` of each other joined
+    (see ``_Playback.take``) when the body can: the same bytes on the same schedule, in fewer,
+    larger pieces, since no sleep would separate them anyway."""
+    body = response.body
+    take = getattr(body, "take", None)
+    if take is None:
+        yield from body
+        return
+    while True:
+        try:
+            piece = take(MIN_SLEEP)
+        except StopIteration:
+            return
+        yield piece
+
+
 @functools.cache
 def _paced_stream_class(mod: ModuleType) -> type[Any]:
     """A body that waits before each piece, built on ``mod``'s stream classes (one per module)."""
@@ -87,23 +104,9 @@ def _paced_stream_class(mod: ModuleType) -> type[Any]:
                     return max(self._timeout - idle, 0.0), None, timeout
             return wait, data, error
 
-        def _pieces(self) -> Iterator[Piece]:
-            """The body's pieces, due chunks joined (see ``_Playback.take``) when it can."""
-            body = self._response.body
-            take = getattr(body, "take", None)
-            if take is None:
-                yield from body
-                return
-            while True:
-                try:
-                    piece = take(MIN_SLEEP)
-                except StopIteration:
-                    return
-                yield piece
-
         def __iter__(self) -> Iterator[bytes]:
             try:
-                for piece in self._pieces():
+                for piece in pieces(self._response):
                     wait, data, error = self._check(piece)
                     if wait >= MIN_SLEEP:
                         time.sleep(wait)
@@ -117,7 +120,7 @@ def _paced_stream_class(mod: ModuleType) -> type[Any]:
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             try:
-                for piece in self._pieces():
+                for piece in pieces(self._response):
                     wait, data, error = self._check(piece)
                     if wait >= MIN_SLEEP:
                         await asyncio.sleep(wait)
