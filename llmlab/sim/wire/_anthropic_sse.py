@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from itertools import repeat
 from typing import Any
 
 from llmlab.sim.model._generate import Generation, TextOut, ToolCallOut
-from llmlab.sim.wire._sse import HOLE, frame, sse_filler
+from llmlab.sim.wire._sse import HOLE, frame, next_steps, sse_filler
 
 _PING = frame("ping", {"type": "ping"})
 _STOP = frame("message_stop", {"type": "message_stop"})
@@ -54,13 +55,15 @@ def sse_timeline(
         )
         if index == 0:
             timeline.append((0.0, _PING, 0))
+        pieces: list[tuple[str, int]] | None = None  # (text, tokens) unless one token each
         if block["type"] == "thinking":
             assert isinstance(part, TextOut)
             shown = bool(block["thinking"])  # display "omitted": no thinking text is sent
-            pieces = [(t.text, 1) for t in part.tokens] if shown else [("", len(part.tokens))]
+            texts = [t.text for t in part.tokens]
+            pieces = None if shown else [("", len(part.tokens))]
             kind, field_name = "thinking_delta", "thinking"
         elif isinstance(part, TextOut):
-            pieces = [(t.text, 1) for t in part.tokens]
+            texts = [t.text for t in part.tokens]
             kind, field_name = "text_delta", "text"
         else:
             assert isinstance(part, ToolCallOut)
@@ -76,13 +79,16 @@ def sse_timeline(
                 "delta": {"type": kind, field_name: HOLE},
             },
         )
-        for text, n in pieces:
-            if first:
-                delay = ttft - min(ttft, 0.05)
-            elif n == 1:  # one token's step: the sum below of one float, without a generator
-                delay = next(step_iter, 0.0)
+        if pieces is None:  # one token a delta, each one decode step after the previous
+            if first and texts:
+                delays = [ttft - min(ttft, 0.05), *next_steps(step_iter, len(texts) - 1)]
+                first = False
             else:
-                delay = sum(next(step_iter, 0.0) for _ in range(n))
+                delays = next_steps(step_iter, len(texts))
+            timeline.extend(zip(delays, map(delta, texts), repeat(1)))
+            pieces = []
+        for text, n in pieces:  # an argument chunk's tokens, or the omitted thinking's
+            delay = ttft - min(ttft, 0.05) if first else sum(next_steps(step_iter, n))
             first = False
             timeline.append((delay, delta(text), n))
         if block["type"] == "thinking":

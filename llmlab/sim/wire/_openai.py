@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,7 @@ from llmlab.sim.wire._openai_request import (
     _number,
     check_chat_fields,
 )
-from llmlab.sim.wire._sse import HOLE, sse_filler
+from llmlab.sim.wire._sse import HOLE, next_steps, sse_filler
 
 _FINISH = {"end": "stop", "max_tokens": "length", "stop_sequence": "stop", "tool_use": "tool_calls"}
 FINGERPRINT = "fp_11ab5e1a"
@@ -386,7 +387,18 @@ def _chunks(
             ),
         )
         for part in gen.parts:
-            if isinstance(part, TextOut):
+            if isinstance(part, TextOut) and choice["logprobs"] is None and part.tokens:
+                # one frame a token, spliced into one encoding; the first choice is paced
+                texts = [tok.text for tok in part.tokens]
+                if i != 0:
+                    waits = [0.0] * len(texts)
+                elif first:
+                    waits = [ttft, *next_steps(step_iter, len(texts) - 1)]
+                else:
+                    waits = next_steps(step_iter, len(texts))
+                first = False
+                timeline.extend(zip(waits, map(plain, texts), repeat(1)))
+            elif isinstance(part, TextOut):
                 for tok in part.tokens:
                     wait = ttft if first and i == 0 else next(step_iter, 0.0) if i == 0 else 0.0
                     first = False

@@ -17,13 +17,14 @@ import copy
 import json
 import re
 from collections.abc import Callable
+from itertools import repeat
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from llmlab.sim.model._generate import Generation, TextOut, ToolCallOut
 from llmlab.sim.physics._faults import Fault
 from llmlab.sim.wire._http import sse
-from llmlab.sim.wire._sse import HOLE, sse_filler
+from llmlab.sim.wire._sse import HOLE, frame, next_steps, sse_filler
 
 
 class _Events:
@@ -34,7 +35,7 @@ class _Events:
 
     def add(self, kind: str, payload: dict[str, Any], delay: float = 0.0, tokens: int = 0) -> None:
         event = {"type": kind, "sequence_number": len(self.timeline), **payload}
-        self.timeline.append((delay, sse(kind, event), tokens))
+        self.timeline.append((delay, frame(kind, event), tokens))
 
 
 _SEQUENCE = "\x00llmlab-sequence\x00"  # where a frame's sequence number goes (see _delta_frame)
@@ -52,12 +53,15 @@ def _delta_frame(ids: dict[str, Any]) -> Callable[[int, str], bytes]:
     empty = json.dumps("").encode()
     cut = rest.rindex(b'"delta":' + empty) + len(b'"delta":')
     middle, tail = rest[:cut], rest[cut + len(empty) :]
+    # one bytes %-format per frame (%d of an int is its str)
+    head, middle, tail = (x.replace(b"%", b"%%") for x in (head, middle, tail))
+    template = head + b"%d" + middle + b"%s" + tail
     dumps = encode_basestring_ascii
 
-    def frame(sequence: int, text: str) -> bytes:
-        return head + str(sequence).encode() + middle + dumps(text).encode() + tail
+    def delta(sequence: int, text: str) -> bytes:
+        return template % (sequence, dumps(text).encode())
 
-    return frame
+    return delta
 
 
 def _snapshot(response: dict[str, Any]) -> dict[str, Any]:
@@ -93,9 +97,11 @@ def events(
             part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
             out.add("response.content_part.added", {**ids, "content_index": 0, "part": part})
             delta = _delta_frame(ids)
-            for n, tok in enumerate(tokens):
-                delay = 0.0 if n == 0 else next(step, 0.0)
-                out.timeline.append((delay, delta(len(out.timeline), tok.text), 1))
+            if tokens:  # one delta a token, the first at once, each later one step after
+                first = len(out.timeline)
+                delays = [0.0, *next_steps(step, len(tokens) - 1)]
+                frames = map(delta, range(first, first + len(tokens)), [t.text for t in tokens])
+                out.timeline.extend(zip(delays, frames, repeat(1)))
             content = item["content"][0]
             done = {**ids, "content_index": 0, "text": content["text"], "logprobs": []}
             out.add("response.output_text.done", done)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import islice
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -22,13 +23,24 @@ def sse_filler(event: str | None, payload: Any) -> Callable[[str], bytes]:
     ``payload`` must hold ``HOLE`` exactly once, as a string value.
     """
     head, tail = sse(event, payload).split(json.dumps(HOLE).encode())
+    # one bytes %-format per frame: the encoded text spliced between head and tail
+    template = head.replace(b"%", b"%%") + b"%s" + tail.replace(b"%", b"%%")
     # what json.dumps(text) returns for a str with its default settings, without the wrapper
     dumps = encode_basestring_ascii
 
     def fill(text: str) -> bytes:
-        return head + dumps(text).encode() + tail
+        return template % dumps(text).encode()
 
     return fill
+
+
+def next_steps(steps: Iterator[float], n: int) -> list[float]:
+    """The next ``n`` decode steps, ``0.0`` for each past the end: ``n`` calls of
+    ``next(steps, 0.0)`` in one slice."""
+    out = list(islice(steps, n))
+    if len(out) < n:
+        out += [0.0] * (n - len(out))
+    return out
 
 
 #: json.dumps(payload, separators=(",", ":")) with one encoder for every frame
