@@ -42,8 +42,10 @@ fi
 
 # tests/benchmarks/ holds no test_*.py: the benchmarks are not run here (timings on a shared
 # machine are no pass/fail); run them with `$PY tests/benchmarks/bench_sim.py`.
+# loadgroup: one work unit per file, but one per live-mode notebook, heaviest first (the units
+# and their order are set in tests/conftest.py).
 step "unit tests"
-run_pytest "$PY" -m pytest -n 2 --dist loadfile tests/ --ignore=tests/browser
+run_pytest "$PY" -m pytest -n 2 --dist loadgroup --no-loadscope-reorder tests/ --ignore=tests/browser
 
 # Alone, after the unit tests: a JupyterLab server, kernels and chromium would otherwise load
 # the CPU under the timing-sensitive tests. Skipped (with the reason) where chromium is absent.
