@@ -54,24 +54,18 @@ if [ "$WORLD" != legacy ]; then
     run_pytest "$PY" -m pytest tests/browser -rs
 fi
 
-step "solutions/ (strict nbval: stored outputs must match)"
-if has_notebooks solutions; then
-    run_pytest "${NB_ENV[@]}" "$PY" -m pytest -n 2 --dist loadfile \
-        --nbval --nbval-current-env --nbval-cell-timeout=600 \
-        --nbval-sanitize-with tests/nbval_sanitize.cfg solutions/
-else
-    echo "no notebooks in solutions/ yet: skipped"
+# One nbval run for both folders: strict for solutions/, lax for labs/ (tests/nbval_modes.py
+# makes labs/ lax and gives their kernels an empty learner folder: untouched labs, as a new
+# learner has them). The legacy world checks solutions/ only. Only the plugins nbval needs.
+NBVAL=(--nbval --nbval-current-env --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg
+       -p no:hypothesispytest -p no:benchmark)
+folders=()
+if has_notebooks solutions; then folders+=(solutions/); else echo "no notebooks in solutions/ yet: skipped"; fi
+if [ "$WORLD" != legacy ]; then
+    if has_notebooks labs; then folders+=(labs/); else echo "no notebooks in labs/ yet: skipped"; fi
 fi
-
-if [ "$WORLD" = legacy ]; then
-    exit 0
-fi
-step "labs/ (lax nbval: every cell must run)"
-if has_notebooks labs; then
-    # untouched labs, as a new learner has them: an empty learner folder (your code: 0/M items)
-    LABS_MY_CODE="$(mktemp -d)"
-    run_pytest "${NB_ENV[@]}" LLMLAB_MY_CODE="$LABS_MY_CODE" "$PY" -m pytest -n 2 --dist loadfile \
-        --nbval-lax --nbval-current-env --nbval-cell-timeout=600 labs/
-else
-    echo "no notebooks in labs/ yet: skipped"
+if [ "${#folders[@]}" -gt 0 ]; then
+    step "nbval of ${folders[*]} (solutions/ strict: stored outputs must match; labs/ lax: every cell must run)"
+    run_pytest "${NB_ENV[@]}" "$PY" -m pytest -n 2 --dist loadfile -p tests.nbval_modes \
+        "${NBVAL[@]}" "${folders[@]}"
 fi
