@@ -34,10 +34,6 @@ printf 'SDK world: %s (%s)\n' "$WORLD" "$("$PY" -c 'import anthropic, openai; pr
 if [ "$WORLD" != legacy ]; then
     step "ruff"
     "$PY" -m ruff check llmlab tests
-    step "mypy"
-    "$PY" -m mypy llmlab
-    step "labs/ freshness"
-    "$PY" -m llmlab.notebooks check
 fi
 
 # tests/benchmarks/ holds no test_*.py: the benchmarks are not run here (timings on a shared
@@ -47,11 +43,25 @@ fi
 step "unit tests"
 run_pytest "$PY" -m pytest -n 2 --dist loadgroup --no-loadscope-reorder tests/ --ignore=tests/browser
 
-# Alone, after the unit tests: a JupyterLab server, kernels and chromium would otherwise load
-# the CPU under the timing-sensitive tests. Skipped (with the reason) where chromium is absent.
+# After the unit tests (their timing claims run beside nothing but each other), two lanes side by
+# side. Background: mypy, the labs/ freshness check (both single-threaded, ~30 s of CPU from a
+# cold cache) and the browser tests, which wait on JupyterLab, chromium and one kernel (79 s of
+# CPU in 165 s, measured: half a core). Foreground: the notebooks under nbval, two kernels at a
+# time. A failure in one lane does not stop the other; the background's output follows, and the
+# first failure is the exit status.
+BG_PID=
 if [ "$WORLD" != legacy ]; then
-    step "browser (JupyterLab in headless chromium; screenshots in test-artifacts/browser/)"
-    run_pytest "$PY" -m pytest tests/browser -rs
+    BG_LOG="$(mktemp)"
+    (
+        step "mypy"
+        "$PY" -m mypy llmlab
+        step "labs/ freshness"
+        "$PY" -m llmlab.notebooks check
+        # Skipped (with the reason) where chromium is absent.
+        step "browser (JupyterLab in headless chromium; screenshots in test-artifacts/browser/)"
+        run_pytest "$PY" -m pytest tests/browser -rs
+    ) >"$BG_LOG" 2>&1 &
+    BG_PID=$!
 fi
 
 # One nbval run for both folders: strict for solutions/, lax for labs/ (tests/nbval_modes.py
@@ -64,8 +74,19 @@ if has_notebooks solutions; then folders+=(solutions/); else echo "no notebooks 
 if [ "$WORLD" != legacy ]; then
     if has_notebooks labs; then folders+=(labs/); else echo "no notebooks in labs/ yet: skipped"; fi
 fi
+nb_rc=0
 if [ "${#folders[@]}" -gt 0 ]; then
     step "nbval of ${folders[*]} (solutions/ strict: stored outputs must match; labs/ lax: every cell must run)"
-    run_pytest "${NB_ENV[@]}" "$PY" -m pytest -n 2 --dist loadfile -p tests.nbval_modes \
-        "${NBVAL[@]}" "${folders[@]}"
+    ( run_pytest "${NB_ENV[@]}" "$PY" -m pytest -n 2 --dist loadfile -p tests.nbval_modes \
+        "${NBVAL[@]}" "${folders[@]}" ) || nb_rc=$?
 fi
+
+bg_rc=0
+if [ -n "$BG_PID" ]; then
+    wait "$BG_PID" || bg_rc=$?
+    printf '\n== (ran beside the notebooks:)\n'
+    cat "$BG_LOG"
+    rm -f "$BG_LOG"
+fi
+if [ "$nb_rc" -ne 0 ]; then exit "$nb_rc"; fi
+exit "$bg_rc"
