@@ -34,42 +34,59 @@ printf 'SDK world: %s (%s)\n' "$WORLD" "$("$PY" -c 'import anthropic, openai; pr
 if [ "$WORLD" != legacy ]; then
     step "ruff"
     "$PY" -m ruff check llmlab tests
-    step "mypy"
-    "$PY" -m mypy llmlab
-    step "labs/ freshness"
-    "$PY" -m llmlab.notebooks check
 fi
 
 # tests/benchmarks/ holds no test_*.py: the benchmarks are not run here (timings on a shared
 # machine are no pass/fail); run them with `$PY tests/benchmarks/bench_sim.py`.
+# loadgroup: one work unit per file, but one per live-mode notebook, heaviest first (the units
+# and their order are set in tests/conftest.py).
 step "unit tests"
-run_pytest "$PY" -m pytest -n 2 --dist loadfile tests/ --ignore=tests/browser
+run_pytest "$PY" -m pytest -n 2 --dist loadgroup --no-loadscope-reorder tests/ --ignore=tests/browser
 
-# Alone, after the unit tests: a JupyterLab server, kernels and chromium would otherwise load
-# the CPU under the timing-sensitive tests. Skipped (with the reason) where chromium is absent.
+# After the unit tests (their timing claims run beside nothing but each other), two lanes side by
+# side. Background: mypy, the labs/ freshness check (both single-threaded, ~30 s of CPU from a
+# cold cache) and the browser tests, which wait on JupyterLab, chromium and one kernel (79 s of
+# CPU in 165 s, measured: half a core). Foreground: the notebooks under nbval, two kernels at a
+# time. A failure in one lane does not stop the other; the background's output follows, and the
+# first failure is the exit status.
+BG_PID=
 if [ "$WORLD" != legacy ]; then
-    step "browser (JupyterLab in headless chromium; screenshots in test-artifacts/browser/)"
-    run_pytest "$PY" -m pytest tests/browser -rs
+    BG_LOG="$(mktemp)"
+    (
+        step "mypy"
+        "$PY" -m mypy llmlab
+        step "labs/ freshness"
+        "$PY" -m llmlab.notebooks check
+        # Skipped (with the reason) where chromium is absent.
+        step "browser (JupyterLab in headless chromium; screenshots in test-artifacts/browser/)"
+        run_pytest "$PY" -m pytest tests/browser -rs
+    ) >"$BG_LOG" 2>&1 &
+    BG_PID=$!
 fi
 
-step "solutions/ (strict nbval: stored outputs must match)"
-if has_notebooks solutions; then
-    run_pytest "${NB_ENV[@]}" "$PY" -m pytest -n 2 --dist loadfile \
-        --nbval --nbval-current-env --nbval-cell-timeout=600 \
-        --nbval-sanitize-with tests/nbval_sanitize.cfg solutions/
-else
-    echo "no notebooks in solutions/ yet: skipped"
+# One nbval run for both folders: strict for solutions/, lax for labs/ (tests/nbval_modes.py
+# makes labs/ lax and gives their kernels an empty learner folder: untouched labs, as a new
+# learner has them). The legacy world checks solutions/ only. Only the plugins nbval needs.
+NBVAL=(--nbval --nbval-current-env --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg
+       -p no:hypothesispytest -p no:benchmark)
+folders=()
+if has_notebooks solutions; then folders+=(solutions/); else echo "no notebooks in solutions/ yet: skipped"; fi
+if [ "$WORLD" != legacy ]; then
+    if has_notebooks labs; then folders+=(labs/); else echo "no notebooks in labs/ yet: skipped"; fi
+fi
+nb_rc=0
+if [ "${#folders[@]}" -gt 0 ]; then
+    step "nbval of ${folders[*]} (solutions/ strict: stored outputs must match; labs/ lax: every cell must run)"
+    ( run_pytest "${NB_ENV[@]}" "$PY" -m pytest -n 2 --dist loadfile -p tests.nbval_modes \
+        "${NBVAL[@]}" "${folders[@]}" ) || nb_rc=$?
 fi
 
-if [ "$WORLD" = legacy ]; then
-    exit 0
+bg_rc=0
+if [ -n "$BG_PID" ]; then
+    wait "$BG_PID" || bg_rc=$?
+    printf '\n== (ran beside the notebooks:)\n'
+    cat "$BG_LOG"
+    rm -f "$BG_LOG"
 fi
-step "labs/ (lax nbval: every cell must run)"
-if has_notebooks labs; then
-    # untouched labs, as a new learner has them: an empty learner folder (your code: 0/M items)
-    LABS_MY_CODE="$(mktemp -d)"
-    run_pytest "${NB_ENV[@]}" LLMLAB_MY_CODE="$LABS_MY_CODE" "$PY" -m pytest -n 2 --dist loadfile \
-        --nbval-lax --nbval-current-env --nbval-cell-timeout=600 labs/
-else
-    echo "no notebooks in labs/ yet: skipped"
-fi
+if [ "$nb_rc" -ne 0 ]; then exit "$nb_rc"; fi
+exit "$bg_rc"

@@ -1,10 +1,11 @@
 """Benchmark: how much memory in-process simulator calls keep (RSS growth per call).
 
 Run: ``.venv/bin/python tests/benchmarks/bench_memory.py [--calls 3000] [--prompt-kb 40]``
-(not collected by pytest; ``tests/sim/test_memory.py`` runs it as a slow test). Every call
-sends a different ~40 KB prompt through the real SDKs (both providers, streamed and not), so
-nothing can be shared between calls; the simulator should keep only the small billing record
-and a repeat counter per call. Prints one JSON line: the RSS growth in MB and per call.
+(``--warmup N``: calls before the first RSS reading, default 60). Not collected by pytest:
+``tests/sim/test_memory.py`` runs it as a slow test. Every call sends a different ~40 KB
+prompt through the real SDKs (both providers, streamed and not), so nothing can be shared
+between calls; the simulator should keep only the small billing record and a repeat counter
+per call. Prints one JSON line: the RSS growth in MB and per call.
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--prompt-kb", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=60, help="calls before the first RSS reading")
     args = parser.parse_args()
-    print(json.dumps(measure(args.calls, args.prompt_kb)))
+    print(json.dumps(measure(args.calls, args.prompt_kb, args.warmup)))
 
 
 if __name__ == "__main__":
