@@ -15,7 +15,7 @@ import sys
 from types import ModuleType
 from typing import Literal
 
-__all__ = ["TRANSPORT_ERRORS", "sdk_http"]
+__all__ = ["sdk_http", "transport_errors"]
 
 
 @functools.cache
@@ -31,15 +31,16 @@ def sdk_http(provider: Literal["anthropic", "openai"]) -> ModuleType:
     raise ImportError(f"{provider} {sdk.__version__} uses neither httpx nor httpx2")
 
 
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = []
-    for name in ("httpx", "httpx2"):
-        try:
-            errors.append(importlib.import_module(name).TransportError)
-        except ImportError:
-            continue
-    return tuple(errors)
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """``TransportError`` of every generation imported so far: a connection dropped, a read
+    timed out.
 
-
-#: ``TransportError`` of every installed generation: a connection dropped, a read timed out
-TRANSPORT_ERRORS: tuple[type[BaseException], ...] = _transport_errors()
+    A generation nobody imported cannot have raised anything, so this never imports one: the
+    current SDKs speak httpx2 only, and importing httpx would cost each kernel ~0.1 s (its CLI
+    module pulls in click and rich).
+    """
+    return tuple(
+        module.TransportError
+        for module in (sys.modules.get(name) for name in ("httpx", "httpx2"))
+        if module is not None
+    )

@@ -340,3 +340,48 @@ def test_all_names_resolve() -> None:
     missing = [name for name in llmlab.__all__ if not hasattr(llmlab, name)]
     assert not missing, f"llmlab.__all__ names that do not resolve: {missing}"
     assert len(set(llmlab.__all__)) == len(llmlab.__all__)
+
+
+# --- (f) a notebook's first cell stays cheap: what setup() and the first check do not import -----
+
+_STARTUP_PROBE = textwrap.dedent(
+    """
+    import sys
+    import openai
+    import llmlab
+    llmlab.setup(quiet=True)
+    unused = ("anthropic", "matplotlib", "llmlab.check._checklist")
+    after_setup = {m for m in unused if m in sys.modules}
+    llmlab.check.__module__  # the function, not the package
+    from llmlab.check import get
+    get("01.softmax")
+    labs = sorted(m for m in sys.modules if m.startswith("llmlab.check._lab"))
+    import matplotlib
+    from llmlab.check import ChecklistResult, checklist
+    module = sys.modules["llmlab.check._checklist"]
+    print(sorted(after_setup), labs, matplotlib.rcParams["axes.titleweight"],
+          checklist is module.checklist and ChecklistResult is module.ChecklistResult)
+    """
+)
+
+
+def test_setup_and_a_first_check_import_only_what_they_use() -> None:
+    """setup() leaves matplotlib (styled on import), anthropic and the lab-10 checklist unloaded;
+    a check loads its own lab's checkers only."""
+    out = subprocess.run(
+        [sys.executable, "-c", _STARTUP_PROBE], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ).stdout.strip()
+    assert out == "[] ['llmlab.check._lab01'] bold True", out
+
+
+def test_check_namespace_is_whole_with_lazy_names() -> None:
+    check_pkg = sys.modules["llmlab.check"]  # ``llmlab.check`` itself is the function
+    registry = sys.modules["llmlab.check._registry"]
+    missing = [name for name in check_pkg.__all__ if not hasattr(check_pkg, name)]
+    assert not missing, f"llmlab.check.__all__ names that do not resolve: {missing}"
+    assert set(check_pkg.__all__) <= set(dir(check_pkg))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        check_pkg.no_such_name  # noqa: B018
+    with pytest.raises(llmlab.ExerciseError, match="known ids: .*01.softmax"):
+        registry.get("99.nothing")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dis
+import functools
 import importlib
 import inspect
 import linecache
@@ -155,11 +156,20 @@ def _module_attribute(name: str, value: Any) -> str | None:
     for module_name, module in list(sys.modules.items()):
         if module is None or any(part.startswith("_") for part in module_name.split(".")):
             continue
-        if not _installed(module):  # a notebook, a test file or my_client/ itself
+        if getattr(module, name, None) is not value:  # cheap: ask the ~4,000 modules first
             continue
-        if getattr(module, name, None) is value:
+        if _installed(module):  # not a notebook, a test file or my_client/ itself
             found.append(module_name)
     return min(found, key=lambda m: (m.count("."), m)) if found else None
+
+
+@functools.cache
+def _install_roots() -> frozenset[Path]:
+    """site-packages (pure and platform) and the directory holding the llmlab package."""
+    paths = sysconfig.get_paths()
+    roots = {Path(paths[key]).resolve() for key in ("purelib", "platlib")}
+    roots.add(Path(__file__).resolve().parents[1])  # the llmlab package
+    return frozenset(roots)
 
 
 def _installed(module: types.ModuleType) -> bool:
@@ -167,13 +177,8 @@ def _installed(module: types.ModuleType) -> bool:
     file = getattr(module, "__file__", None)
     if not file:
         return False
-    roots = {
-        Path(p).resolve()
-        for p in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])
-    }
-    roots.add(Path(__file__).resolve().parents[1])  # the llmlab package
     path = Path(file).resolve()
-    return any(root in path.parents for root in roots)
+    return any(root in path.parents for root in _install_roots())
 
 
 def _http_line(value: types.ModuleType) -> str | None:

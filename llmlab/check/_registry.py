@@ -7,6 +7,7 @@ specific. Lab modules (``_lab01.py`` ...) register exercises with :func:`exercis
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
@@ -71,11 +72,24 @@ def exercise(
     return register
 
 
-def _load() -> None:
+@functools.cache
+def _lab_modules() -> tuple[str, ...]:
     package = importlib.import_module("llmlab.check")
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("_lab"):
-            importlib.import_module(f"llmlab.check.{info.name}")
+    names = (info.name for info in pkgutil.iter_modules(package.__path__))
+    return tuple(name for name in names if name.startswith("_lab"))
+
+
+def _load(exercise_id: str | None = None) -> None:
+    """Import the lab modules that register exercises: only ``exercise_id``'s lab when given
+    (``"07.backoff"``: ``_lab07*``), so a notebook's first check does not import all fifteen."""
+    lab = exercise_id.split(".", 1)[0] if exercise_id else ""
+    names = _lab_modules()
+    if lab.isdigit():
+        names = tuple(name for name in names if name[4:].startswith(lab)) or names
+    for name in names:
+        importlib.import_module(f"llmlab.check.{name}")
+    if exercise_id is not None and exercise_id not in _REGISTRY:
+        _load()  # an id outside its lab's module, or unknown: the error lists every known id
 
 
 def all_exercises() -> list[Exercise]:
@@ -84,7 +98,7 @@ def all_exercises() -> list[Exercise]:
 
 
 def get(exercise_id: str) -> Exercise:
-    _load()
+    _load(exercise_id)
     try:
         return _REGISTRY[exercise_id]
     except KeyError:

@@ -157,7 +157,7 @@ def check(exercise_id: str, candidate: Any) -> CheckResult:
 
 
 def _registered(exercise_id: str) -> bool:
-    _load()
+    _load(exercise_id)
     return exercise_id in _REGISTRY
 
 

@@ -50,7 +50,7 @@ from llmlab._exceptions import (
     StreamInterruptedError,
     StructuredOutputError,
 )
-from llmlab._httpgen import TRANSPORT_ERRORS
+from llmlab._httpgen import transport_errors
 from llmlab.reference._client_wire import (
     RESPOND,
     Accumulated,
@@ -129,7 +129,7 @@ def is_infra_error(exc: BaseException) -> bool:
     dropped or stalled streams, an open breaker. A 400 is a bug on any provider."""
     if breaker_is_infra_error(exc):  # lab 08's rule: an open breaker, or what lab 07 retries
         return True
-    if isinstance(exc, (*TRANSPORT_ERRORS, _StreamEndedEarly)):  # raised while reading
+    if isinstance(exc, (*transport_errors(), _StreamEndedEarly)):  # raised while reading
         return True
     # An error event inside a 200 stream: the status says nothing, the error type does.
     in_stream = getattr(exc, "status_code", None) in (None, 200)
