@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from llmlab.sim.physics._cache import Segment
 from llmlab.sim.physics._cache_diagnostics import Fingerprint
 from llmlab.sim.physics._faults import decode_slowdown
 from llmlab.sim.physics._latency import decode_times, time_to_first_token
-from llmlab.sim.physics._ratelimit import retry_after_headers
+from llmlab.sim.physics._ratelimit import retry_after_headers, utc_stamp
 from llmlab.sim.wire._anthropic_request import check_request_fields
 from llmlab.sim.wire._anthropic_sse import sse_timeline
 from llmlab.sim.wire._anthropic_structured import output_schema
@@ -620,20 +621,22 @@ def _content(gen: Generation, rng: np.random.Generator, sim: Simulator) -> list[
     return blocks
 
 
+#: rate-limit kind -> the prefix of its three response headers
+_RATELIMIT_PREFIXES = {
+    "requests": "anthropic-ratelimit-requests",
+    "input_tokens": "anthropic-ratelimit-input-tokens",
+    "output_tokens": "anthropic-ratelimit-output-tokens",
+}
+
+
 def _ratelimit_headers(sim: Simulator, bucket: str, now: float) -> dict[str, str]:
     out = {}
-    names = {
-        "requests": "requests",
-        "input_tokens": "input-tokens",
-        "output_tokens": "output-tokens",
-    }
-    wall = dt.datetime.now(dt.UTC)
+    wall = time.time()
     for kind, (limit, remaining, reset) in sim.rate_limiter.state(bucket, now).items():
-        at = wall + dt.timedelta(seconds=sim.clock.real(reset))
-        prefix = f"anthropic-ratelimit-{names[kind]}"
+        prefix = _RATELIMIT_PREFIXES[kind]
         out[f"{prefix}-limit"] = str(limit)
         out[f"{prefix}-remaining"] = str(remaining)
-        out[f"{prefix}-reset"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out[f"{prefix}-reset"] = utc_stamp(wall + sim.clock.real(reset))
     return out
 
 

@@ -172,8 +172,9 @@ def duration(seconds: float) -> str:
 def ratelimit_headers(sim: Simulator, bucket: str, now: float) -> dict[str, str]:
     """``x-ratelimit-{limit,remaining,reset}-{requests,tokens}`` with the true remaining counts."""
     out = {}
+    states = sim.rate_limiter.state(bucket, now)
     for kind, suffix in (("requests", "requests"), ("input_tokens", "tokens")):
-        state = sim.rate_limiter.state(bucket, now).get(kind)
+        state = states.get(kind)
         if state is not None:
             limit, remaining, reset = state
             out[f"x-ratelimit-limit-{suffix}"] = str(limit)
