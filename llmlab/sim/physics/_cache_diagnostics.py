@@ -24,9 +24,13 @@ from typing import Any
 MAX_FINGERPRINTS = 4096
 
 
+#: json.dumps(value, sort_keys=True, separators=(",", ":"), default=str), built once: every
+#: reply fingerprints a few parts of its request, and json.dumps builds an encoder per call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def _digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    return hashlib.blake2b(_CANONICAL.encode(value).encode(), digest_size=12).hexdigest()
 
 
 def _strip_cache_control(value: Any) -> Any:
