@@ -35,10 +35,10 @@ from llmlab.sim.physics._per_sim import PerSimulator
 from llmlab.sim.wire._http import ApiError, json_response, key_id, parse_json_body
 from llmlab.sim.wire._openai_common import (
     admit,
+    cached_tokens,
     dated,
     fault_error,
     is_strict,
-    prompt_token_ids,
     settler,
 )
 from llmlab.sim.wire._openai_request import _bad, _conversation, _not_found, _number
@@ -279,9 +279,7 @@ def _create(
     fault = sim.next_fault(rng, "openai")
     if fault is not None and fault.kind in ("429", "quota", "500", "503", "529"):
         raise fault_error(sim, fault.kind)
-    cached = sim.openai_cache.lookup(
-        profile.id + "|" + bucket, prompt_token_ids(parsed.chat, profile), now
-    )
+    cached = cached_tokens(sim, profile.id + "|" + bucket, parsed.chat, profile, now)
     sim.record_call("openai", prompt_tokens, cached)
     conv = _conversation(parsed.chat)
     params = SamplingParams(temperature=1.0 if temperature is None else temperature, top_p=top_p)
