@@ -497,57 +497,38 @@ def _plan_loop(
     # one uniform per step; a reply usually ends one step after its plan does
     uniforms = _Uniforms(rng, max_tokens - start, n_plan - pos + 2)
     try:
-        return _plan_steps(
-            model, plan, pos, context, tokens, text, start, max_tokens, stops, uniforms
-        )
+        local_of, size, ids = model._local, model.size, model.token_ids
+        texts, raws = model._strings, model._bytes  # token_text / token_bytes, without the calls
+        for step in range(start, max_tokens):
+            target = plan[pos] if pos < n_plan else -1
+            local = local_of.get(target, -1) if target >= 0 else EOS
+            u = uniforms.next()
+            if u < PLAN_MASS:
+                tok, logprob = (local if local >= 0 else size), _LOG_PLAN
+            else:
+                tok, logprob = _off_plan(model.log_probs(context), local, u)
+            if tok == EOS:
+                return TextOut(tokens, [TokenOut("", b"", logprob, [])]), "end", None, step + 1
+            if tok == size:  # the copy slot (only a plan token outside the vocabulary reaches it)
+                raw = model.encoding.decode_single_token_bytes(plan[pos])
+                tokens.append(TokenOut(raw.decode("utf-8", errors="replace"), raw, logprob, []))
+                pos += 1
+            else:
+                tokens.append(TokenOut(texts[tok], raws[tok], logprob, []))
+                context = [*context[-1:], tok]
+                if pos < n_plan and ids[tok] == plan[pos]:
+                    pos += 1
+                elif pos + 1 < n_plan and ids[tok] == plan[pos + 1]:
+                    pos += 2  # the model skipped the planned token
+            if not stops:
+                continue
+            text += tokens[-1].text
+            hit = _stop_hit(tokens, text, stops, step)
+            if hit is not None:
+                return hit
+        return TextOut(tokens), "max_tokens", None, max_tokens
     finally:
         uniforms.close()
-
-
-def _plan_steps(
-    model: NGramModel,
-    plan: list[int],
-    pos: int,
-    context: list[int],
-    tokens: list[TokenOut],
-    text: str,
-    start: int,
-    max_tokens: int,
-    stops: list[str],
-    uniforms: _Uniforms,
-) -> tuple[TextOut, StopReason, str | None, int]:
-    """The loop of :func:`_plan_loop`, drawing from ``uniforms``."""
-    local_of, size, ids = model._local, model.size, model.token_ids
-    texts, raws = model._strings, model._bytes  # token_text / token_bytes, without the calls
-    n_plan = len(plan)
-    for step in range(start, max_tokens):
-        target = plan[pos] if pos < n_plan else -1
-        local = local_of.get(target, -1) if target >= 0 else EOS
-        u = uniforms.next()
-        if u < PLAN_MASS:
-            tok, logprob = (local if local >= 0 else size), _LOG_PLAN
-        else:
-            tok, logprob = _off_plan(model.log_probs(context), local, u)
-        if tok == EOS:
-            return TextOut(tokens, [TokenOut("", b"", logprob, [])]), "end", None, step + 1
-        if tok == size:  # the copy slot (only a plan token outside the vocabulary reaches it)
-            raw = model.encoding.decode_single_token_bytes(plan[pos])
-            tokens.append(TokenOut(raw.decode("utf-8", errors="replace"), raw, logprob, []))
-            pos += 1
-        else:
-            tokens.append(TokenOut(texts[tok], raws[tok], logprob, []))
-            context = [*context[-1:], tok]
-            if pos < n_plan and ids[tok] == plan[pos]:
-                pos += 1
-            elif pos + 1 < n_plan and ids[tok] == plan[pos + 1]:
-                pos += 2  # the model skipped the planned token
-        if not stops:
-            continue
-        text += tokens[-1].text
-        hit = _stop_hit(tokens, text, stops, step)
-        if hit is not None:
-            return hit
-    return TextOut(tokens), "max_tokens", None, max_tokens
 
 
 class _Uniforms:
