@@ -95,8 +95,8 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
             return json_response(200, _model_info(request.path.rsplit("/", 1)[1]), headers)
         if request.method == "POST" and request.path == "/v1/messages/count_tokens":
             body = parse_json_body(request)
-            _, model = _validate(body, version, counting=True)
-            return json_response(200, {"input_tokens": _count(body)}, headers)
+            _, _, total = _validate(body, version, counting=True)
+            return json_response(200, {"input_tokens": total}, headers)
         if request.method == "POST" and request.path == "/v1/messages":
             return _messages(sim, request, key, headers, version)
         raise ApiError(404, "not_found_error", f"Not found: {request.method} {request.path}")
@@ -149,7 +149,8 @@ def _model_info(model: str) -> dict[str, Any]:
 # -- validation ---------------------------------------------------------------------------------
 def _validate(
     body: dict[str, Any], version: ApiVersion, counting: bool = False
-) -> tuple[Conversation, ModelProfile]:
+) -> tuple[Conversation, ModelProfile, int]:
+    """The request's conversation, model and input tokens, or the 4xx the API answers with."""
     allowed = ANTHROPIC_COUNT_FIELDS if counting else ANTHROPIC_MESSAGE_FIELDS
     for name in unknown_fields(body, allowed):
         raise _error(400, f"{name}: Extra inputs are not permitted")
@@ -216,7 +217,7 @@ def _validate(
     total = _count(body)
     if total > profile.context_window:
         raise _error(400, f"prompt is too long: {total} tokens > {profile.context_window} maximum")
-    return conv, profile
+    return conv, profile, total
 
 
 def _system_text(system: Any) -> str:
@@ -444,13 +445,12 @@ def _segments(body: dict[str, Any]) -> list[Segment]:
 def _messages(
     sim: Simulator, request: SimRequest, key: str, headers: dict[str, str], version: ApiVersion
 ) -> SimResponse:
-    body, turn = resolve_thread(sim, key_id(key), parse_json_body(request))
-    conv, profile = _validate(body, version)
+    bucket = key_id(key)
+    body, turn = resolve_thread(sim, bucket, parse_json_body(request))
+    conv, profile, total_input = _validate(body, version)
     thinking = thinking_config(body, int(body["max_tokens"]))
     previous_id = _previous_message_id(body, version)
     now = sim.clock.now()
-    total_input = _count(body)
-    bucket = key_id(key)
     admission = sim.rate_limiter.admit(bucket, total_input, now)
     headers.update(_ratelimit_headers(sim, bucket, now))
     if not admission.allowed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -116,6 +117,4 @@ def api_key(request: SimRequest) -> str | None:
 
 def key_id(key: str) -> str:
     """A non-reversible label for rate-limit buckets: the key itself is never kept."""
-    import hashlib
-
     return hashlib.sha256(key.encode()).hexdigest()[:12]
