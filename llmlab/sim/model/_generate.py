@@ -399,7 +399,6 @@ def guided_text(
     context: list[int] = []
     plan: list[int] = []
     pos = 0
-    odds = np.log(PLAN_MASS / (1 - PLAN_MASS))
     first_ids = model.to_local(_encode(model, answer.text)[:1])
     first_table: tuple[np.ndarray, float] | None = None
     plan_first = first_ids[0] if first_ids else -1
@@ -421,10 +420,10 @@ def guided_text(
             local = model._local.get(target, -1) if target >= 0 else EOS
             logits = base.copy()
             if local >= 0:
-                logits[local] = odds + np.log1p(-np.exp(base[local]) + 1e-300)
+                logits[local] = _ODDS + np.log1p(-np.exp(base[local]) + 1e-300)
             else:
                 copy = model.size
-                logits = np.append(logits, odds)
+                logits = np.append(logits, _ODDS)
         if tok < 0:
             if plain and step == 0:
                 if first_table is not None:
