@@ -421,6 +421,10 @@ def _count_breakpoints(body: dict[str, Any]) -> int:
     )
 
 
+#: json.dumps(value, sort_keys=True) built once (json.dumps makes an encoder per call with it)
+_SORTED = json.JSONEncoder(sort_keys=True)
+
+
 def _segments(body: dict[str, Any]) -> list[Segment]:
     blocks = _iter_cacheable(body)
     top = body.get("cache_control")
@@ -433,7 +437,7 @@ def _segments(body: dict[str, Any]) -> list[Segment]:
         if isinstance(control, dict):
             ttl = "1h" if control.get("ttl") == "1h" else "5m"
         key = (
-            json.dumps({k: v for k, v in block.items() if k != "cache_control"}, sort_keys=True)
+            _SORTED.encode({k: v for k, v in block.items() if k != "cache_control"})
             if isinstance(block, dict)
             else block
         )
