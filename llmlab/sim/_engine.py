@@ -187,13 +187,15 @@ class Simulator:
         hashed = hashlib.sha256(f"{self.seed}|{provider}|".encode())
         for part in _canonical(body):
             hashed.update(part.encode())
-        digest = hashed.hexdigest()
-        seen = bytes.fromhex(digest[:32])
+        raw = hashed.digest()
+        seen = raw[:16]
         with self._lock:
             occurrence = 0 if fixed_seed is not None else self._seen[seen]
             self._seen[seen] += 1
-        material = f"{digest}|{occurrence}|{fixed_seed}".encode()
-        return np.random.default_rng(int.from_bytes(hashlib.sha256(material).digest()[:8], "big"))
+        material = f"{raw.hex()}|{occurrence}|{fixed_seed}".encode()
+        seed = int.from_bytes(hashlib.sha256(material).digest()[:8], "big")
+        # what np.random.default_rng(seed) builds, without its argument dispatch
+        return np.random.Generator(np.random.PCG64(seed))
 
     @staticmethod
     def new_id(prefix: str, rng: np.random.Generator, length: int = 24) -> str:

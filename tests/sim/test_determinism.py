@@ -9,6 +9,7 @@ import asyncio
 import random
 
 import anthropic
+import numpy as np
 import openai
 
 import llmlab.sim
@@ -90,6 +91,22 @@ def test_openai_seed_fixes_the_sample_regardless_of_history() -> None:
             return c.choices[0].message.content or ""
 
     assert run(0, 0) == run(0, 3)
+
+
+def test_block_drawn_uniforms_leave_the_generator_where_scalar_draws_do() -> None:
+    from llmlab.sim.model._generate import _Uniforms
+
+    # (first block, draws used): within the first block, exactly it, across later blocks, none
+    for first, used in ((6, 2), (4, 4), (3, 70), (1, 0)):
+        blocked, scalar = np.random.default_rng(5), np.random.default_rng(5)
+        for rng in (blocked, scalar):
+            rng.integers(0, 62, 3)  # leaves half a 64-bit draw buffered: the rewind keeps it
+        uniforms = _Uniforms(blocked, limit=100, first=first)
+        got = [uniforms.next() for _ in range(used)]
+        uniforms.close()
+        assert got == [scalar.random() for _ in range(used)]
+        assert blocked.integers(0, 62, 24).tolist() == scalar.integers(0, 62, 24).tolist()
+        assert blocked.random() == scalar.random()
 
 
 def test_streamed_and_plain_agree_across_simulators() -> None:

@@ -116,6 +116,10 @@ class AnthropicCache:
         return -1
 
 
+#: the shortest prompt OpenAI caches: a shorter one neither hits nor is stored
+OPENAI_MIN_TOKENS = 1024
+
+
 @dataclass
 class OpenAICache:
     """Automatic prefix caching: from 1024 tokens, hits in 128-token steps, no write fee."""
@@ -126,9 +130,9 @@ class OpenAICache:
 
     def lookup(self, namespace: str, tokens: Sequence[int], now: float) -> int:
         """Cached tokens for this prompt; stores its prefixes for the next request."""
-        if len(tokens) < 1024:
+        if len(tokens) < OPENAI_MIN_TOKENS:
             return 0
-        boundaries = list(range(1024, len(tokens) + 1, 128))
+        boundaries = list(range(OPENAI_MIN_TOKENS, len(tokens) + 1, 128))
         keys = []
         digest = hashlib.sha256(namespace.encode())
         # the ids as 8-byte integers, hashed block by block: formatting each id as text took

@@ -24,8 +24,19 @@ from typing import Any
 MAX_FINGERPRINTS = 4096
 
 
-def _digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+#: json.dumps(value, sort_keys=True, separators=(",", ":"), default=str), built once: every
+#: reply fingerprints a few parts of its request, and json.dumps builds an encoder per call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _digest(value: Any, strip: bool = False) -> str:
+    """A short hash of ``value``'s canonical JSON; with ``strip``, of the value without its
+    ``cache_control`` keys. Those are stripped only when the text shows one: a key is spelled
+    ``"cache_control"`` with bare quotes, which a string value escapes (a value that is that
+    very string is stripped for nothing, with the same result)."""
+    text = _CANONICAL.encode(value)
+    if strip and '"cache_control"' in text:
+        text = _CANONICAL.encode(_strip_cache_control(value))
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
@@ -49,16 +60,16 @@ class Fingerprint:
 
     @classmethod
     def of(cls, body: dict[str, Any], model: str, input_tokens: int) -> Fingerprint:
-        messages = _strip_cache_control(body.get("messages") or [])
+        messages = body.get("messages") or []
         # role "system" entries inside messages (2026-10-21) are system text
-        system = [_strip_cache_control(body.get("system"))]
+        system = [body.get("system")]
         system += [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
         turns = [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
         return cls(
             model=model + "|" + str(body.get("speed") or "standard"),
-            tools=_digest(_strip_cache_control(body.get("tools") or [])),
-            system=_digest(system),
-            messages=tuple(_digest(m) for m in turns),
+            tools=_digest(body.get("tools") or [], strip=True),
+            system=_digest(system, strip=True),
+            messages=tuple(_digest(m, strip=True) for m in turns),
             other=_digest([body.get("tool_choice"), body.get("thinking")]),
             input_tokens=input_tokens,
         )

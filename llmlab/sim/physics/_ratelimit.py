@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 
 
@@ -48,21 +50,34 @@ DEFAULT_LIMITS = RateLimits(
 )
 
 
+#: the three buckets of a key, in the order admit() checks them and the headers list them
+KINDS = ("requests", "input_tokens", "output_tokens")
+
+
 @dataclass
 class RateLimiter:
     limits: RateLimits = DEFAULT_LIMITS
     _buckets: dict[tuple[str, str], _Bucket] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    #: kind -> capacity per minute for the limited kinds (fixed with ``limits``: a simulator
+    #: swaps in a new limiter rather than changing one), so a lookup builds no mapping
+    _caps: dict[str, float] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        caps = (
+            self.limits.requests_per_minute,
+            self.limits.input_tokens_per_minute,
+            self.limits.output_tokens_per_minute,
+        )
+        self._caps = {k: float(c) for k, c in zip(KINDS, caps, strict=True) if c is not None}
 
     def _bucket(self, key: str, kind: str, now: float) -> _Bucket | None:
-        cap = {
-            "requests": self.limits.requests_per_minute,
-            "input_tokens": self.limits.input_tokens_per_minute,
-            "output_tokens": self.limits.output_tokens_per_minute,
-        }[kind]
+        cap = self._caps.get(kind)
         if cap is None:
             return None
-        bucket = self._buckets.setdefault((key, kind), _Bucket(float(cap), float(cap), now))
+        bucket = self._buckets.get((key, kind))
+        if bucket is None:
+            bucket = self._buckets[(key, kind)] = _Bucket(cap, cap, now)
         bucket.refill(now)
         return bucket
 
@@ -76,15 +91,15 @@ class RateLimiter:
         needs = {"requests": 1.0, "input_tokens": float(input_tokens), "output_tokens": 1.0}
         with self._lock:
             worst = Admission(True, 0.0)
-            for kind, amount in needs.items():
-                bucket = self._bucket(key, kind, now)
+            buckets = [(kind, self._bucket(key, kind, now)) for kind in KINDS]
+            for kind, bucket in buckets:
                 if bucket is not None:
-                    wait = bucket.wait_for(amount)
+                    wait = bucket.wait_for(needs[kind])
                     if wait > worst.retry_after:
                         worst = Admission(False, wait, kind)
             if worst.allowed:
-                for kind in ("requests", "input_tokens"):
-                    bucket = self._bucket(key, kind, now)
+                # refilled at ``now`` just above: taking from them needs no second refill
+                for kind, bucket in buckets[:2]:
                     if bucket is not None:
                         bucket.level -= needs[kind]
             return worst
@@ -100,7 +115,7 @@ class RateLimiter:
         """kind -> (limit, remaining, seconds until full) for the response headers."""
         out = {}
         with self._lock:
-            for kind in ("requests", "input_tokens", "output_tokens"):
+            for kind in KINDS:
                 bucket = self._bucket(key, kind, now)
                 if bucket is not None:
                     out[kind] = (
@@ -122,3 +137,14 @@ def retry_after_headers(real_seconds: float) -> dict[str, str]:
         "retry-after": str(max(math.ceil(real_seconds), 1)),
         "retry-after-ms": str(max(math.ceil(real_seconds * 1000), 1)),
     }
+
+
+def utc_stamp(at: float) -> str:
+    """RFC 3339 UTC to the second (``2026-12-01T17:40:00Z``) for a POSIX time, as the
+    ``*-reset`` headers give it; memoised per second, since every reply formats a few."""
+    return _utc_second(int(at))
+
+
+@functools.lru_cache(maxsize=64)
+def _utc_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))

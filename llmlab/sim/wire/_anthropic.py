@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from llmlab.sim.physics._cache import Segment
 from llmlab.sim.physics._cache_diagnostics import Fingerprint
 from llmlab.sim.physics._faults import decode_slowdown
 from llmlab.sim.physics._latency import decode_times, time_to_first_token
-from llmlab.sim.physics._ratelimit import retry_after_headers
+from llmlab.sim.physics._ratelimit import retry_after_headers, utc_stamp
 from llmlab.sim.wire._anthropic_request import check_request_fields
 from llmlab.sim.wire._anthropic_sse import sse_timeline
 from llmlab.sim.wire._anthropic_structured import output_schema
@@ -94,8 +95,8 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
             return json_response(200, _model_info(request.path.rsplit("/", 1)[1]), headers)
         if request.method == "POST" and request.path == "/v1/messages/count_tokens":
             body = parse_json_body(request)
-            _, model = _validate(body, version, counting=True)
-            return json_response(200, {"input_tokens": _count(body)}, headers)
+            _, _, total = _validate(body, version, counting=True)
+            return json_response(200, {"input_tokens": total}, headers)
         if request.method == "POST" and request.path == "/v1/messages":
             return _messages(sim, request, key, headers, version)
         raise ApiError(404, "not_found_error", f"Not found: {request.method} {request.path}")
@@ -148,7 +149,8 @@ def _model_info(model: str) -> dict[str, Any]:
 # -- validation ---------------------------------------------------------------------------------
 def _validate(
     body: dict[str, Any], version: ApiVersion, counting: bool = False
-) -> tuple[Conversation, ModelProfile]:
+) -> tuple[Conversation, ModelProfile, int]:
+    """The request's conversation, model and input tokens, or the 4xx the API answers with."""
     allowed = ANTHROPIC_COUNT_FIELDS if counting else ANTHROPIC_MESSAGE_FIELDS
     for name in unknown_fields(body, allowed):
         raise _error(400, f"{name}: Extra inputs are not permitted")
@@ -215,7 +217,7 @@ def _validate(
     total = _count(body)
     if total > profile.context_window:
         raise _error(400, f"prompt is too long: {total} tokens > {profile.context_window} maximum")
-    return conv, profile
+    return conv, profile, total
 
 
 def _system_text(system: Any) -> str:
@@ -419,6 +421,10 @@ def _count_breakpoints(body: dict[str, Any]) -> int:
     )
 
 
+#: json.dumps(value, sort_keys=True) built once (json.dumps makes an encoder per call with it)
+_SORTED = json.JSONEncoder(sort_keys=True)
+
+
 def _segments(body: dict[str, Any]) -> list[Segment]:
     blocks = _iter_cacheable(body)
     top = body.get("cache_control")
@@ -431,7 +437,7 @@ def _segments(body: dict[str, Any]) -> list[Segment]:
         if isinstance(control, dict):
             ttl = "1h" if control.get("ttl") == "1h" else "5m"
         key = (
-            json.dumps({k: v for k, v in block.items() if k != "cache_control"}, sort_keys=True)
+            _SORTED.encode({k: v for k, v in block.items() if k != "cache_control"})
             if isinstance(block, dict)
             else block
         )
@@ -443,13 +449,12 @@ def _segments(body: dict[str, Any]) -> list[Segment]:
 def _messages(
     sim: Simulator, request: SimRequest, key: str, headers: dict[str, str], version: ApiVersion
 ) -> SimResponse:
-    body, turn = resolve_thread(sim, key_id(key), parse_json_body(request))
-    conv, profile = _validate(body, version)
+    bucket = key_id(key)
+    body, turn = resolve_thread(sim, bucket, parse_json_body(request))
+    conv, profile, total_input = _validate(body, version)
     thinking = thinking_config(body, int(body["max_tokens"]))
     previous_id = _previous_message_id(body, version)
     now = sim.clock.now()
-    total_input = _count(body)
-    bucket = key_id(key)
     admission = sim.rate_limiter.admit(bucket, total_input, now)
     headers.update(_ratelimit_headers(sim, bucket, now))
     if not admission.allowed:
@@ -620,20 +625,22 @@ def _content(gen: Generation, rng: np.random.Generator, sim: Simulator) -> list[
     return blocks
 
 
+#: rate-limit kind -> the prefix of its three response headers
+_RATELIMIT_PREFIXES = {
+    "requests": "anthropic-ratelimit-requests",
+    "input_tokens": "anthropic-ratelimit-input-tokens",
+    "output_tokens": "anthropic-ratelimit-output-tokens",
+}
+
+
 def _ratelimit_headers(sim: Simulator, bucket: str, now: float) -> dict[str, str]:
     out = {}
-    names = {
-        "requests": "requests",
-        "input_tokens": "input-tokens",
-        "output_tokens": "output-tokens",
-    }
-    wall = dt.datetime.now(dt.UTC)
+    wall = time.time()
     for kind, (limit, remaining, reset) in sim.rate_limiter.state(bucket, now).items():
-        at = wall + dt.timedelta(seconds=sim.clock.real(reset))
-        prefix = f"anthropic-ratelimit-{names[kind]}"
+        prefix = _RATELIMIT_PREFIXES[kind]
         out[f"{prefix}-limit"] = str(limit)
         out[f"{prefix}-remaining"] = str(remaining)
-        out[f"{prefix}-reset"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out[f"{prefix}-reset"] = utc_stamp(wall + sim.clock.real(reset))
     return out
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
 
 from llmlab.sim._exchange import Chunk, Piece, SimRequest, SimResponse
-from llmlab.sim.wire._validate import MAX_BODY_BYTES, MAX_DEPTH, scan
+from llmlab.sim.wire._validate import MAX_BODY_BYTES, MAX_DEPTH, needs_scan, scan
 
 
 class ApiError(Exception):
@@ -76,6 +77,8 @@ def parse_json_body(request: SimRequest) -> dict[str, Any]:
         ) from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request_error", "The request body must be a JSON object")
+    if not needs_scan(request.body):
+        return body
     depth, surrogate = scan(body)
     if depth > MAX_DEPTH:
         raise ApiError(
@@ -114,6 +117,4 @@ def api_key(request: SimRequest) -> str | None:
 
 def key_id(key: str) -> str:
     """A non-reversible label for rate-limit buckets: the key itself is never kept."""
-    import hashlib
-
     return hashlib.sha256(key.encode()).hexdigest()[:12]

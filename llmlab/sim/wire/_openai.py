@@ -37,10 +37,10 @@ from llmlab.sim.wire._http import (
 )
 from llmlab.sim.wire._openai_common import (
     admit,
+    cached_tokens,
     dated,
     fault_error,
     is_strict,
-    prompt_token_ids,
     settler,
 )
 from llmlab.sim.wire._openai_request import (
@@ -192,9 +192,7 @@ def _completions(
     fault = sim.next_fault(rng, "openai")
     if fault is not None and fault.kind in ("429", "quota", "500", "503", "529"):
         raise fault_error(sim, fault.kind)
-    cached = sim.openai_cache.lookup(
-        profile.id + "|" + bucket, prompt_token_ids(body, profile), now
-    )
+    cached = cached_tokens(sim, profile.id + "|" + bucket, body, profile, now)
     sim.record_call("openai", prompt_tokens, cached)
     params = SamplingParams(
         temperature=1.0 if temperature is None else temperature,

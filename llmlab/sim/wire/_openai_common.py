@@ -11,6 +11,7 @@ from typing import Any
 from llmlab import tokens as tk
 from llmlab.sim._engine import Simulator
 from llmlab.sim.model._catalog import ModelProfile
+from llmlab.sim.physics._cache import OPENAI_MIN_TOKENS
 from llmlab.sim.physics._ratelimit import retry_after_headers
 from llmlab.sim.wire._http import ApiError
 
@@ -49,6 +50,24 @@ def prompt_token_ids(body: dict[str, Any], profile: ModelProfile) -> list[int]:
             if key == "name":
                 ids.append(-4)
     return ids
+
+
+def cached_tokens(
+    sim: Simulator, namespace: str, body: dict[str, Any], profile: ModelProfile, now: float
+) -> int:
+    """The prompt tokens of Chat Completions ``body`` read from OpenAI's cache (the Responses
+    API passes its translation), storing its prefixes for the next request.
+
+    A prompt below the cache's minimum neither hits nor is stored, so its token ids (every
+    message tokenised afresh) are computed only from that length on. The length comes from
+    the memoised counters: the chat count less the reply priming is, message by message and
+    tool by tool, the count of :func:`prompt_token_ids`.
+    """
+    messages, tools = body.get("messages") or [], body.get("tools")
+    n_ids = tk.chat_tokens(messages, profile.id) + tk.chat_tools_tokens(tools, profile.id)
+    if n_ids - tk.REPLY_PRIMING < OPENAI_MIN_TOKENS:
+        return 0
+    return sim.openai_cache.lookup(namespace, prompt_token_ids(body, profile), now)
 
 
 def admit(
@@ -172,8 +191,9 @@ def duration(seconds: float) -> str:
 def ratelimit_headers(sim: Simulator, bucket: str, now: float) -> dict[str, str]:
     """``x-ratelimit-{limit,remaining,reset}-{requests,tokens}`` with the true remaining counts."""
     out = {}
+    states = sim.rate_limiter.state(bucket, now)
     for kind, suffix in (("requests", "requests"), ("input_tokens", "tokens")):
-        state = sim.rate_limiter.state(bucket, now).get(kind)
+        state = states.get(kind)
         if state is not None:
             limit, remaining, reset = state
             out[f"x-ratelimit-limit-{suffix}"] = str(limit)

@@ -35,10 +35,10 @@ from llmlab.sim.physics._per_sim import PerSimulator
 from llmlab.sim.wire._http import ApiError, json_response, key_id, parse_json_body
 from llmlab.sim.wire._openai_common import (
     admit,
+    cached_tokens,
     dated,
     fault_error,
     is_strict,
-    prompt_token_ids,
     settler,
 )
 from llmlab.sim.wire._openai_request import _bad, _conversation, _not_found, _number
@@ -181,8 +181,13 @@ def _count(
     return json_response(200, count, headers)
 
 
+#: draw -> hex digit, for one bytes.translate of all of an id's draws
+_HEX_TABLE = bytes.maketrans(bytes(range(16)), b"0123456789abcdef")
+
+
 def _hex_id(prefix: str, rng: np.random.Generator, length: int = 48) -> str:
-    return prefix + "".join("0123456789abcdef"[i] for i in rng.integers(0, 16, length))
+    draws = rng.integers(0, 16, length).astype(np.uint8).tobytes()
+    return prefix + draws.translate(_HEX_TABLE).decode("ascii")
 
 
 def _max_output(body: dict[str, Any], profile: ModelProfile) -> int | None:
@@ -279,9 +284,7 @@ def _create(
     fault = sim.next_fault(rng, "openai")
     if fault is not None and fault.kind in ("429", "quota", "500", "503", "529"):
         raise fault_error(sim, fault.kind)
-    cached = sim.openai_cache.lookup(
-        profile.id + "|" + bucket, prompt_token_ids(parsed.chat, profile), now
-    )
+    cached = cached_tokens(sim, profile.id + "|" + bucket, parsed.chat, profile, now)
     sim.record_call("openai", prompt_tokens, cached)
     conv = _conversation(parsed.chat)
     params = SamplingParams(temperature=1.0 if temperature is None else temperature, top_p=top_p)
@@ -338,9 +341,11 @@ def _create(
         "user": body.get("user"),
         "metadata": body.get("metadata") or {},
     }
+    encoded = None  # the response's JSON text, made once for its stored size and its body
     if store:  # kept as soon as it is generated: the stream that delivers it cannot change it
         own = [*parsed.items, *output]
-        size = len(json.dumps(own)) + len(json.dumps(response))
+        encoded = json.dumps(response)
+        size = len(json.dumps(own)) + len(encoded)
         store_for(sim).put(bucket, response_id, _Stored(response, [*history, *own], size))
 
     settle = settler(sim, bucket, response_id, profile.id, prompt_tokens, cached, gen.output_tokens)
@@ -352,6 +357,6 @@ def _create(
             sim.paced(timeline, settle, fault, error_event(fault, len(timeline))),
             streaming=True,
         )
-    data = json.dumps(response).encode()
+    data = (json.dumps(response) if encoded is None else encoded).encode()
     pieces = sim.paced([(ttft + sum(steps), data, gen.output_tokens)], settle, fault)
     return SimResponse(200, {"content-type": "application/json", **headers}, pieces)

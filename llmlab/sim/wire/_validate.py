@@ -127,6 +127,26 @@ def unknown_fields(body: dict[str, Any], allowed: frozenset[str]) -> list[str]:
     return sorted(set(body) - allowed)
 
 
+#: a lone surrogate reaches a parsed body only as a ``\uD800``-``\uDFFF`` escape or as raw code
+#: units: UTF-8 bytes ED A0..BF (json.loads decodes with surrogatepass) or a UTF-16/32 body
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def needs_scan(raw: bytes) -> bool:
+    """False when the JSON text ``raw`` provably parses to a value nested at most MAX_DEPTH
+    deep with no lone surrogate, so :func:`scan` can be skipped: a few byte searches in C
+    instead of a walk that names every node's path. Conservative: more brackets than
+    MAX_DEPTH, any escape of a surrogate (even one inside an escaped backslash), any byte ED
+    (Hangul too) or a body that is not UTF-8 all mean "scan"."""
+    return (
+        raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+        or b"\x00" in raw
+        or b"\xed" in raw
+        or raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+        or _SURROGATE_ESCAPE.search(raw) is not None
+    )
+
+
 def scan(value: Any) -> tuple[int, str | None]:
     """Nesting depth (iteratively, up to ``MAX_DEPTH + 1``) and the path of the first string
     holding a lone surrogate (``None`` if there is none)."""
