@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,22 +55,15 @@ class NGramModel:
         self.token_ids: list[int] = [-1, *vocab]
         self._local = {tid: i for i, tid in enumerate(self.token_ids)}
         self.size = len(self.token_ids)
-        tri: dict[tuple[int, int], Counter[int]] = defaultdict(Counter)
-        bi: dict[int, Counter[int]] = defaultdict(Counter)
-        uni: Counter[int] = Counter()
-        for seq in encoded:
-            local = [EOS, EOS, *(self._local[t] for t in seq), EOS]
-            for a, b, c in zip(local, local[1:], local[2:], strict=False):
-                tri[(a, b)][c] += 1
-                bi[b][c] += 1
-                uni[c] += 1
-        counts = np.full(self.size, _ADD_K)
-        for tok, n in uni.items():
-            counts[tok] += n
+        a, b, c = _trigrams(encoded, np.array(vocab, dtype=np.int64))
+        counts = _ADD_K + np.bincount(c, minlength=self.size).astype(np.float64)
         unigram = counts / counts.sum()
+        n = self.size
+        spans, (ids, tri_w) = _rows(a * n + b, c, n, (_LAMBDAS[0],))
+        bi_spans, (bi_ids, bi_w, bi_backoff) = _rows(b, c, n, (_LAMBDAS[1], _LAMBDAS[0]))
         self._tables = _Tables(
-            tri={k: _trigram_row(v) for k, v in tri.items() if v},
-            bi={k: _bigram_row(v) for k, v in bi.items() if v},
+            tri={(k // n, k % n): (ids[i:j], tri_w[i:j]) for k, i, j in spans},
+            bi={k: (bi_ids[i:j], bi_w[i:j], bi_backoff[i:j]) for k, i, j in bi_spans},
             uni_low=_frozen(_LAMBDAS[2] * unigram),
             uni=_frozen(unigram),
         )
@@ -150,21 +142,61 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _counts(counts: Mapping[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
-    """(token ids, counts as floats, total) of one context's continuations."""
-    ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-    values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-    return _frozen(ids), values, sum(counts.values())
+def _starts(lengths: np.ndarray) -> np.ndarray:
+    """Where each of consecutive runs of these lengths begins."""
+    return np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
 
 
-def _trigram_row(counts: Mapping[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    ids, values, total = _counts(counts)
-    return ids, _frozen(_LAMBDAS[0] * values / total)
+def _trigrams(
+    encoded: Sequence[Sequence[int]], vocab: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (a, b, c) model-local trigram of the paragraphs, in corpus order.
+
+    Each paragraph is framed as ``EOS EOS tokens... EOS`` (L + 3 slots, L + 1 trigrams); no
+    trigram spans two paragraphs.
+    """
+    lengths = np.fromiter((len(seq) for seq in encoded), dtype=np.int64, count=len(encoded))
+    ids = np.fromiter((t for seq in encoded for t in seq), dtype=np.int64, count=int(lengths.sum()))
+    frame = _starts(lengths + 3)
+    framed = np.full(int((lengths + 3).sum()), EOS, dtype=np.int64)
+    framed[np.arange(ids.size) + np.repeat(frame + 2 - _starts(lengths), lengths)] = (
+        np.searchsorted(vocab, ids) + 1
+    )
+    windows = lengths + 1
+    at = np.arange(int(windows.sum())) + np.repeat(frame - _starts(windows), windows)
+    return framed[at], framed[at + 1], framed[at + 2]
 
 
-def _bigram_row(counts: Mapping[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ids, values, total = _counts(counts)
-    return ids, _frozen(_LAMBDAS[1] * values / total), _frozen(_LAMBDAS[0] * (values / total))
+def _rows(
+    context: np.ndarray, nxt: np.ndarray, size: int, lambdas: tuple[float, ...]
+) -> tuple[list[tuple[int, int, int]], list[np.ndarray]]:
+    """(context, begin, end) per context, and the columns (next-token ids, *weights) of all
+    rows end to end, read-only: slicing ``begin:end`` out of each column gives a context's row.
+
+    Contexts, and next tokens within a context, come in order of first appearance (what
+    counting with Counters gave). The weights are ``lambdas[0] * count / total`` then
+    ``lambdas[i] * (count / total)``: the per-row expressions of the Counter version, evaluated
+    elementwise over all rows at once, so every value is bit-identical.
+    """
+    pairs, pair_first, pair_counts = np.unique(
+        context * size + nxt, return_index=True, return_counts=True
+    )
+    contexts, ctx_first = np.unique(context, return_index=True)
+    by_first = np.argsort(ctx_first, kind="stable")
+    ctx_rank = np.empty(contexts.size, dtype=np.int64)
+    ctx_rank[by_first] = np.arange(contexts.size)
+    rank = ctx_rank[np.searchsorted(contexts, pairs // size)]
+    order = np.lexsort((pair_first, rank))
+    counts = pair_counts[order]
+    widths = np.bincount(rank, minlength=contexts.size)
+    begins = _starts(widths)
+    totals = np.repeat(np.add.reduceat(counts, begins), widths)
+    values = counts.astype(np.float64)
+    cols = [pairs[order] % size, lambdas[0] * values / totals]
+    cols += [lam * (values / totals) for lam in lambdas[1:]]
+    keys, ends = contexts[by_first].tolist(), (begins + widths).tolist()
+    spans = list(zip(keys, begins.tolist(), ends, strict=True))
+    return spans, [_frozen(col) for col in cols]
 
 
 def corpus_paragraphs() -> list[str]:
