@@ -334,16 +334,12 @@ class _Playback(Iterator[Piece]):
         return self._next(time.perf_counter())
 
     def _next(self, now: float) -> Piece:
-        if self._finished:
+        i, n = self._i, len(self._timeline)  # a finished playback holds an empty timeline
+        if i >= n:
+            if not self._finished:  # complete unless a fault piece was the last thing sent
+                self._finish(complete=i > n or self._strike is None)
             raise StopIteration
-        i = self._i
-        if i > len(self._timeline) or (i == len(self._timeline) and self._strike is None):
-            self._finish(complete=True)
-            raise StopIteration
-        if i == len(self._timeline):  # a fault piece was the last thing sent
-            self._finish(complete=False)
-            raise StopIteration
-        self._i += 1
+        self._i = i + 1
         wait = max(0.0, self._deadlines[i] - now)
         if i == self._strike:
             assert self._fault is not None
