@@ -14,9 +14,11 @@ import hashlib
 import json
 import threading
 import time
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from json.encoder import encode_basestring_ascii as _ESCAPE
 from typing import TYPE_CHECKING
 
@@ -237,11 +239,12 @@ class Simulator:
         arrival = _ARRIVAL.get()
         if arrival is None:
             arrival = time.perf_counter()
-        duration = sum(self.clock.real(d) for d, _, _ in timeline)
+        waits = self.clock.reals([d for d, _, _ in timeline])
+        duration = sum(waits)
         if fault is not None and fault.kind == "hang":
             duration = self.clock.real(fault.hang_seconds)
         start, slot = self._slots.acquire(arrival, duration, self.max_concurrency)
-        return _Playback(self, timeline, on_close, fault, error_event, start, slot)
+        return _Playback(self, timeline, on_close, fault, error_event, start, slot, waits)
 
     # -- what a notebook shows ---------------------------------------------------------------
     def summary(self) -> SimSummary:
@@ -301,6 +304,7 @@ class _Playback(Iterator[Piece]):
         error_event: bytes | None,
         start: float,
         slot: int,
+        waits: list[float],
     ) -> None:
         self._sim = sim
         self._timeline = timeline
@@ -309,11 +313,12 @@ class _Playback(Iterator[Piece]):
         self._error_event = error_event
         self._slot = slot
         self._whole = len(timeline) == 1
-        self._deadlines: list[float] = []
-        t = start
-        for delay, _, _ in timeline:
-            t += sim.clock.real(delay)
-            self._deadlines.append(t)
+        # ``waits`` are the delays in real seconds; the deadlines are the same sums, in the
+        # same order, as adding them one by one from ``start``
+        self._deadlines: list[float] = list(accumulate(waits, initial=start))[1:]
+        # waits are never negative, so the deadlines are sorted and searched by bisection
+        # (were one negative, take and billing would walk them event by event instead)
+        self._sorted = not waits or min(waits) >= 0
         self._strike: int | None = None
         kind = fault.kind if fault is not None else ""
         if kind in ("cut", "hang") or (kind == "stream_error" and not self._whole):
@@ -326,17 +331,16 @@ class _Playback(Iterator[Piece]):
         return self
 
     def __next__(self) -> Piece:
-        if self._finished:
+        return self._next(time.perf_counter())
+
+    def _next(self, now: float) -> Piece:
+        i, n = self._i, len(self._timeline)  # a finished playback holds an empty timeline
+        if i >= n:
+            if not self._finished:  # complete unless a fault piece was the last thing sent
+                self._finish(complete=i > n or self._strike is None)
             raise StopIteration
-        i = self._i
-        if i > len(self._timeline) or (i == len(self._timeline) and self._strike is None):
-            self._finish(complete=True)
-            raise StopIteration
-        if i == len(self._timeline):  # a fault piece was the last thing sent
-            self._finish(complete=False)
-            raise StopIteration
-        self._i += 1
-        wait = max(0.0, self._deadlines[i] - time.perf_counter())
+        self._i = i + 1
+        wait = max(0.0, self._deadlines[i] - now)
         if i == self._strike:
             assert self._fault is not None
             self._i = len(self._timeline)  # nothing follows a fault
@@ -355,22 +359,31 @@ class _Playback(Iterator[Piece]):
         reader's HTTP stack handles one chunk instead of many. Never joins the last piece or a
         fault's, so a reader that stops early is billed exactly as when it took them one by one.
         """
-        piece = self.__next__()
+        now = time.perf_counter()
+        piece = self._next(now)
         i, last = self._i, len(self._timeline) - 1
         if type(piece) is not Chunk or i >= last or i == self._strike:
             return piece
-        due = max(time.perf_counter(), self._deadlines[i - 1]) + horizon
+        due = max(now, self._deadlines[i - 1]) + horizon
         if self._deadlines[i] >= due:
             return piece
-        parts = [piece.data]
-        while i < last and i != self._strike and self._deadlines[i] < due:
-            parts.append(self._timeline[i][1])
-            i += 1
-        self._i = i
-        return Chunk(piece.delay, b"".join(parts))
+        # the chunks from i on due before ``due``, stopping before the last piece and a fault's
+        stop = last if self._strike is None or self._strike < i else min(last, self._strike)
+        if self._sorted:
+            end = bisect_left(self._deadlines, due, i, stop)
+        else:
+            end = i
+            while end < stop and self._deadlines[end] < due:
+                end += 1
+        self._i = end
+        # piece is chunk i - 1 (a fault's piece returned above)
+        return Chunk(piece.delay, b"".join([c[1] for c in self._timeline[i - 1 : end]]))
 
     def _generated_by(self, now: float) -> int:
         limit = len(self._timeline) if self._strike is None else self._strike
+        if self._sorted:  # the events due by then are a prefix of the timeline
+            limit = bisect_right(self._deadlines, now + 1e-3, 0, limit)
+            return sum([tokens for _, _, tokens in self._timeline[:limit]])
         return sum(
             tokens
             for (_, _, tokens), due in zip(self._timeline[:limit], self._deadlines, strict=False)

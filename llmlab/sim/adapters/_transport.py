@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,24 +42,28 @@ def _read_timeout(request: Any) -> float | None:
 
 def to_sim_request(request: Any, provider: Provider, path: str) -> SimRequest:
     """The engine's view of an httpx/httpx2 request whose body has been read."""
-    headers = {k.lower(): v for k, v in request.headers.items()}
+    # both generations' Headers.items() already give lower-cased names (repeats comma-joined)
+    headers = dict(request.headers.items())
     return SimRequest(
         request.method, provider, path, headers, request.content, _read_timeout(request)
     )
 
 
-def pieces(response: SimResponse) -> Iterator[Piece]:
-    """``response``'s body, with the chunks due within ``MIN_SLEEP`` of each other joined
-    (see ``_Playback.take``) when the body can: the same bytes on the same schedule, in fewer,
-    larger pieces, since no sleep would separate them anyway."""
+def _stepper(response: SimResponse) -> Callable[[], Piece]:
+    """What returns ``response``'s next piece (StopIteration at the end): with the chunks due
+    within ``MIN_SLEEP`` of each other joined (see ``_Playback.take``) when the body can: the
+    same bytes on the same schedule, in fewer, larger pieces, since no sleep separates them."""
     body = response.body
     take = getattr(body, "take", None)
-    if take is None:
-        yield from body
-        return
+    return body.__next__ if take is None else functools.partial(take, MIN_SLEEP)
+
+
+def pieces(response: SimResponse) -> Iterator[Piece]:
+    """``response``'s body, piece by piece as ``_stepper`` gives them."""
+    step = _stepper(response)
     while True:
         try:
-            piece = take(MIN_SLEEP)
+            piece = step()
         except StopIteration:
             return
         yield piece
@@ -105,8 +109,13 @@ def _paced_stream_class(mod: ModuleType) -> type[Any]:
             return wait, data, error
 
         def __iter__(self) -> Iterator[bytes]:
+            step = _stepper(self._response)
             try:
-                for piece in pieces(self._response):
+                while True:
+                    try:
+                        piece = step()
+                    except StopIteration:
+                        return
                     wait, data, error = self._check(piece)
                     if wait >= MIN_SLEEP:
                         time.sleep(wait)
@@ -119,8 +128,13 @@ def _paced_stream_class(mod: ModuleType) -> type[Any]:
                 self._response.close()
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
+            step = _stepper(self._response)
             try:
-                for piece in pieces(self._response):
+                while True:
+                    try:
+                        piece = step()
+                    except StopIteration:
+                        return
                     wait, data, error = self._check(piece)
                     if wait >= MIN_SLEEP:
                         await asyncio.sleep(wait)

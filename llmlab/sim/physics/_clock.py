@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from llmlab._exceptions import SimulatorError
@@ -83,3 +83,8 @@ class SimClock:
     def real(self, simulated_seconds: float) -> float:
         """Real seconds that ``simulated_seconds`` take at this time scale."""
         return simulated_seconds * self.time_scale
+
+    def reals(self, simulated: Iterable[float]) -> list[float]:
+        """``real`` of each of ``simulated`` (a stream's delays), in one pass."""
+        scale = self.time_scale
+        return [seconds * scale for seconds in simulated]
