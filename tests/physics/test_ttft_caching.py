@@ -31,10 +31,12 @@ from ._helpers import (
 # so the measured ratio must land near the published one as well as near the profile's own
 # prediction; ``at_most`` says caching clearly pays at both sizes. 100k at 0.3: a cached 100k
 # TTFT is 0.55 simulated s, and at 0.1 (55 ms) the ~100 ms the simulator and the SDK spend on a
-# 100k-token request beside two CPU hogs would be what is measured.
+# 100k-token request beside two CPU hogs would be what is measured. 10k at 0.5: at 0.2 (134 ms
+# uncached, 92 ms cached) one heavily loaded run measured 0.83, the ~0.1 s of CPU a 10k-token
+# request then costs added to both sides; at 0.5 it takes twice that to leave the tolerance.
 @pytest.mark.parametrize(
     ("n_tokens", "time_scale", "tolerance", "at_most", "published"),
-    [(10_000, 0.2, 0.12, 0.8, 1.1 / 1.6), (100_000, 0.3, 0.08, 0.3, 2.4 / 11.5)],
+    [(10_000, 0.5, 0.12, 0.8, 1.1 / 1.6), (100_000, 0.3, 0.08, 0.3, 2.4 / 11.5)],
 )
 def test_anthropic_cached_ttft_ratio(
     n_tokens: int, time_scale: float, tolerance: float, at_most: float, published: float
