@@ -385,3 +385,6 @@ def test_check_namespace_is_whole_with_lazy_names() -> None:
         check_pkg.no_such_name  # noqa: B018
     with pytest.raises(llmlab.ExerciseError, match="known ids: .*01.softmax"):
         registry.get("99.nothing")
+    # a typo names the id it was probably meant to be
+    with pytest.raises(llmlab.ExerciseError, match=r"did you mean '02\.estimate_call'\?"):
+        registry.get("02.estimate_cal")

@@ -7,6 +7,7 @@ specific. Lab modules (``_lab01.py`` ...) register exercises with :func:`exercis
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import pkgutil
@@ -102,5 +103,9 @@ def get(exercise_id: str) -> Exercise:
     try:
         return _REGISTRY[exercise_id]
     except KeyError:
+        close = difflib.get_close_matches(str(exercise_id), _REGISTRY, n=1)
+        maybe = f" (did you mean {close[0]!r}?)" if close else ""
         known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise ExerciseError(f"unknown exercise {exercise_id!r}; known ids: {known}") from None
+        raise ExerciseError(
+            f"unknown exercise {exercise_id!r}{maybe}; known ids: {known}"
+        ) from None
