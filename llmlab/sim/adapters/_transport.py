@@ -109,13 +109,8 @@ def _paced_stream_class(mod: ModuleType) -> type[Any]:
             return wait, data, error
 
         def __iter__(self) -> Iterator[bytes]:
-            step = _stepper(self._response)
             try:
-                while True:
-                    try:
-                        piece = step()
-                    except StopIteration:
-                        return
+                for piece in pieces(self._response):
                     wait, data, error = self._check(piece)
                     if wait >= MIN_SLEEP:
                         time.sleep(wait)
@@ -128,13 +123,8 @@ def _paced_stream_class(mod: ModuleType) -> type[Any]:
                 self._response.close()
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
-            step = _stepper(self._response)
             try:
-                while True:
-                    try:
-                        piece = step()
-                    except StopIteration:
-                        return
+                for piece in pieces(self._response):
                     wait, data, error = self._check(piece)
                     if wait >= MIN_SLEEP:
                         await asyncio.sleep(wait)
