@@ -266,6 +266,9 @@ def test_a_body_over_32_mb_is_a_413(post: Post, provider: str) -> None:
     assert response.status_code == 413, response.text[:200]
     error = response.json()["error"]
     assert (error["type"] if provider == "anthropic" else error["code"]) == "request_too_large"
+    # traceable like any other answer (its id is drawn from the body's length, not its bytes)
+    header = "request-id" if provider == "anthropic" else "x-request-id"
+    assert response.headers[header].startswith("req_"), dict(response.headers)
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])

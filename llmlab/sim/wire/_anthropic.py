@@ -33,6 +33,7 @@ from llmlab.sim.wire._http import (
     ApiError,
     api_key,
     check_body_size,
+    id_seed,
     json_response,
     key_id,
     parse_json_body,
@@ -80,7 +81,7 @@ _BLOCK_TYPES = {
 
 
 def handle(sim: Simulator, request: SimRequest) -> SimResponse:
-    rng = sim.rng_for("anthropic", {"path": request.path, "body": request.body.decode("latin-1")})
+    rng = sim.rng_for("anthropic", id_seed(request))
     request_id = sim.new_id("req_", rng)
     headers = {"request-id": request_id, "anthropic-organization-id": "llmlab-simulator"}
     try:

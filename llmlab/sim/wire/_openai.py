@@ -30,6 +30,7 @@ from llmlab.sim.wire._http import (
     ApiError,
     api_key,
     check_body_size,
+    id_seed,
     json_response,
     key_id,
     parse_json_body,
@@ -58,7 +59,7 @@ FINGERPRINT = "fp_11ab5e1a"
 
 
 def handle(sim: Simulator, request: SimRequest) -> SimResponse:
-    rng = sim.rng_for("openai", {"path": request.path, "body": request.body.decode("latin-1")})
+    rng = sim.rng_for("openai", id_seed(request))
     request_id = "req_" + sim.new_id("", rng, 32).lower()
     headers = {
         "x-request-id": request_id,
