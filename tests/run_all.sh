@@ -19,6 +19,12 @@ unset PYTHONDONTWRITEBYTECODE
 # plt.show() warns on stderr, which nbval compares.
 NB_ENV=(env MPLBACKEND=module://matplotlib_inline.backend_inline)
 
+# Test workers: one more than the cores. The suite waits more than it computes (simulated latency
+# is real sleep, kernels start, servers answer): with 2 workers on 2 cores it kept 1.3 cores busy
+# (283 s); 3 took 209 s, 4 took 224 s. One more worker than cores also puts beside every test
+# what the timing claims must survive anyway: two CPU-bound processes on a 2-core machine.
+WORKERS="${LLMLAB_TEST_WORKERS:-$(( $(nproc) + 1 ))}"
+
 step() { printf '\n== %s\n' "$*"; }
 
 # pytest exits 5 when it collected nothing; that is not a failure here.
@@ -46,12 +52,12 @@ fi
 # loadgroup: one work unit per file, but one per live-mode notebook, heaviest first (the units
 # and their order are set in tests/conftest.py).
 step "unit tests"
-run_pytest "$PY" -m pytest -n 2 --dist loadgroup --no-loadscope-reorder tests/ --ignore=tests/browser
+run_pytest "$PY" -m pytest -n "$WORKERS" --dist loadgroup --no-loadscope-reorder tests/ --ignore=tests/browser
 
 # After the unit tests (their timing claims run beside nothing but each other), two lanes side by
 # side. Background: mypy, the labs/ freshness check (both single-threaded, ~30 s of CPU from a
 # cold cache) and the browser tests, which wait on JupyterLab, chromium and one kernel (79 s of
-# CPU in 165 s, measured: half a core). Foreground: the notebooks under nbval, two kernels at a
+# CPU in 165 s, measured: half a core). Foreground: the notebooks under nbval, $WORKERS kernels at a
 # time. A failure in one lane does not stop the other; the background's output follows, and the
 # first failure is the exit status.
 BG_PID=
@@ -82,7 +88,7 @@ fi
 nb_rc=0
 if [ "${#folders[@]}" -gt 0 ]; then
     step "nbval of ${folders[*]} (solutions/ strict: stored outputs must match; labs/ lax: every cell must run)"
-    ( run_pytest "${NB_ENV[@]}" "$PY" -m pytest -n 2 --dist loadfile -p tests.nbval_modes \
+    ( run_pytest "${NB_ENV[@]}" "$PY" -m pytest -n "$WORKERS" --dist loadfile -p tests.nbval_modes \
         "${NBVAL[@]}" "${folders[@]}" ) || nb_rc=$?
 fi
 
