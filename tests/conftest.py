@@ -17,8 +17,8 @@ import pytest
 
 pytest_plugins = ["llmlab.sim.testing"]
 
-# Scheduling for `-n 2 --dist loadgroup --no-loadscope-reorder` (tests/run_all.sh): the heaviest
-# work units first, so that no long one starts last and leaves the other worker idle (greedy
+# Scheduling for `-n WORKERS --dist loadgroup --no-loadscope-reorder` (tests/run_all.sh): the heaviest
+# work units first, so that no long one starts last and leaves the other workers idle (greedy
 # longest-first). Measured with --durations on the 2-core machine (seconds under load, noisy):
 # only the order is taken from here, so a stale entry costs wall time, never a result.
 _HEAVY_FIRST = (
