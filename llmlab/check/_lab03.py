@@ -251,15 +251,22 @@ def _close(got: float, want: float) -> bool:
     return abs(got - want) <= 0.25 * want + 0.005  # scheduling noise: a few ms
 
 
-def _timings_close(got: Any, want: Any, complete: bool) -> bool:
-    """Both figures of a well-shaped answer within the tolerance, and the stream read to the end."""
+def _settled(got: Any, want: Any, complete: bool) -> bool:
+    """Whether measuring again could not change the verdict: both figures close and the stream
+    read to the end, or a miss no scheduling noise explains (a wrong shape, a stream closed
+    early, a figure off by more than three tolerances: milliseconds, say). Only a near miss is
+    measured again (up to three times), so a far-off answer gets its feedback in one pass."""
     if not (isinstance(got, tuple) and len(got) == 2):
         return True  # a shape problem is reported as such; re-measuring will not fix it
     try:
         ttft, total = float(got[0]), float(got[1])
     except (TypeError, ValueError):
         return True
-    return _close(ttft, want[0]) and _close(total, want[1]) and complete
+    if not complete:
+        return True
+    if _close(ttft, want[0]) and _close(total, want[1]):
+        return True
+    return any(abs(g - w) > 3 * (0.25 * w + 0.005) for g, w in ((ttft, want[0]), (total, want[1])))
 
 
 @exercise(
@@ -271,13 +278,13 @@ def _timings_close(got: Any, want: Any, complete: bool) -> bool:
 def _check_measure_ttft(candidate: Any) -> Iterator[Case]:
     for seed, prompt, max_tokens in _TTFT_CASES:
         # Wall-clock noise on a busy machine can exceed the tolerance once; a wrong measurement
-        # (message_start instead of the first text, ms instead of s) misses it every time.
+        # (message_start instead of the first text, ms instead of s) misses it every time, so a
+        # near miss is measured up to three times.
         for _attempt in range(3):
             want, _ = _timed(ref.measure_ttft, seed, prompt, max_tokens)
             got, complete = _timed(candidate, seed, prompt, max_tokens)
-            if not _timings_close(got, want, complete):
-                continue
-            break
+            if _settled(got, want, complete):
+                break
         label = f"a stream of up to {max_tokens} tokens for {prompt[:40]!r}..."
         shape_ok = (
             isinstance(got, tuple)
