@@ -276,6 +276,9 @@ def _settled(got: Any, want: Any, complete: bool) -> bool:
     ref.measure_ttft,
 )
 def _check_measure_ttft(candidate: Any) -> Iterator[Case]:
+    # One stream unmeasured first: a process's first one pays for loading the tokenizer and
+    # the language model (~150 ms here), which would inflate the first expected figure.
+    _timed(ref.measure_ttft, *_TTFT_CASES[0])
     for seed, prompt, max_tokens in _TTFT_CASES:
         # Wall-clock noise on a busy machine can exceed the tolerance once; a wrong measurement
         # (message_start instead of the first text, ms instead of s) misses it every time, so a
@@ -302,11 +305,15 @@ def _check_measure_ttft(candidate: Any) -> Iterator[Case]:
             continue
         ttft, total = float(got[0]), float(got[1])
         late = _close(ttft, want[0] - _OPEN_DELAY) and _close(total, want[1] - _OPEN_DELAY)
-        hint = (
+        opened = (
             "start the clock BEFORE opening the stream (before `with stream_factory() as "
             f"stream:`): opening it is part of the wait; here it takes {_OPEN_DELAY * 1000:.0f} ms"
+        )
+        in_ms = "seconds, not milliseconds: time.perf_counter() differences are in seconds"
+        hint = (
+            opened
             if late
-            else "seconds, not milliseconds: time.perf_counter() differences are in seconds"
+            else in_ms
             if _close(ttft, want[0] * 1000)
             else "stop the clock at the first text delta (content_block_delta with a "
             "text_delta), not at message_start"
@@ -324,8 +331,10 @@ def _check_measure_ttft(candidate: Any) -> Iterator[Case]:
             input=label + " (total)",
             expected=f"about {want[1] * 1000:.0f} ms, stream read to the end",
             got=f"{total * 1000:.0f} ms" + ("" if complete else ", stream closed early"),
-            hint=hint
+            hint=opened
             if late
+            else in_ms
+            if _close(total, want[1] * 1000)
             else "keep reading until the stream ends, then stop the clock (same start as TTFT)",
             diagnosed=late,
         )

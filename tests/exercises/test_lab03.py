@@ -330,5 +330,8 @@ def test_only_a_near_miss_is_measured_again() -> None:
         return ttft_in_milliseconds(factory)
 
     result = run("03.measure_ttft", counted)
-    assert not result.passed and "seconds, not milliseconds" in first_hint(result)
     assert len(calls) == 3, f"measured {len(calls)} times for 3 cases"
+    # measured once, so every figure shown must name the mistake (a process's first stream,
+    # slower by its loading, must not be the expected one: the checker warms up first)
+    hints = [line.strip() for line in result.report().splitlines() if "hint:" in line]
+    assert hints and all("seconds, not milliseconds" in h for h in hints), result.report()
