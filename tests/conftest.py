@@ -17,10 +17,10 @@ import pytest
 
 pytest_plugins = ["llmlab.sim.testing"]
 
-# Scheduling for `-n WORKERS --dist loadgroup --no-loadscope-reorder` (tests/run_all.sh): the heaviest
-# work units first, so that no long one starts last and leaves the other workers idle (greedy
-# longest-first). Measured with --durations on the 2-core machine (seconds under load, noisy):
-# only the order is taken from here, so a stale entry costs wall time, never a result.
+# Scheduling for `-n WORKERS --dist loadgroup --no-loadscope-reorder` (tests/run_all.sh): the
+# heaviest work units first, so that no long one starts last and leaves the other workers idle
+# (greedy longest-first). Measured with --durations on the 2-core machine (seconds under load,
+# noisy): only the order is taken from here, so a stale entry costs wall time, never a result.
 _HEAVY_FIRST = (
     "tests/sim/test_memory.py",  # an RSS run in a child process
     "tests/test_live_mode.py::test_notebook_runs_live_without_errors[10_",  # 56
