@@ -96,17 +96,21 @@ def parse_json_body(request: SimRequest) -> dict[str, Any]:
     return body
 
 
+def _oversize(request: SimRequest) -> bool:
+    return len(request.body) > MAX_BODY_BYTES
+
+
 def id_seed(request: SimRequest) -> dict[str, object]:
     """What a request's id is drawn from: its path and body. An oversize body, answered 413
     without being read, by its length alone: it is never decoded, escaped and hashed."""
-    if len(request.body) > MAX_BODY_BYTES:
+    if _oversize(request):
         return {"path": request.path, "bytes": len(request.body)}
     return {"path": request.path, "body": request.body.decode("latin-1")}
 
 
 def check_body_size(request: SimRequest, kind: str) -> None:
     """413 for a body over :data:`MAX_BODY_BYTES`, before anything parses or tokenises it."""
-    if len(request.body) > MAX_BODY_BYTES:
+    if _oversize(request):
         raise ApiError(
             413,
             kind,
