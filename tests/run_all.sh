@@ -57,9 +57,9 @@ run_pytest "$PY" -m pytest -n "$WORKERS" --dist loadgroup --no-loadscope-reorder
 # After the unit tests (their timing claims run beside nothing but each other), two lanes side by
 # side. Background: mypy, the labs/ freshness check (both single-threaded, ~30 s of CPU from a
 # cold cache) and the browser tests, which wait on JupyterLab, chromium and one kernel (79 s of
-# CPU in 165 s, measured: half a core). Foreground: the notebooks under nbval, $WORKERS kernels at a
-# time. A failure in one lane does not stop the other; the background's output follows, and the
-# first failure is the exit status.
+# CPU in 165 s, measured: half a core). Foreground: the notebooks under nbval, $WORKERS kernels
+# at a time. A failure in one lane does not stop the other; the background's output follows, and
+# the first failure is the exit status.
 BG_PID=
 if [ "$WORLD" != legacy ]; then
     BG_LOG="$(mktemp)"

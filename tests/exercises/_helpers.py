@@ -7,10 +7,15 @@ from typing import Any
 from llmlab.check import CheckResult, run
 
 
+def hints(result: CheckResult) -> list[str]:
+    """Every hint the report shows, in order."""
+    return [line.strip() for line in result.report().splitlines() if "hint:" in line]
+
+
 def first_hint(result: CheckResult) -> str:
     """The first hint the report shows (the one a learner acts on), or ''."""
-    hints = [line.strip() for line in result.report().splitlines() if "hint:" in line]
-    return hints[0] if hints else ""
+    shown = hints(result)
+    return shown[0] if shown else ""
 
 
 def first_problem(result: CheckResult) -> str:

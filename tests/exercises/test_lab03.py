@@ -12,7 +12,7 @@ import pytest
 from llmlab.check import CheckResult, run
 from llmlab.reference import streaming as ref
 
-from ._helpers import first_hint
+from ._helpers import first_hint, hints
 
 
 def test_references_pass() -> None:
@@ -333,5 +333,5 @@ def test_only_a_near_miss_is_measured_again() -> None:
     assert len(calls) == 3, f"measured {len(calls)} times for 3 cases"
     # measured once, so every figure shown must name the mistake (a process's first stream,
     # slower by its loading, must not be the expected one: the checker warms up first)
-    hints = [line.strip() for line in result.report().splitlines() if "hint:" in line]
-    assert hints and all("seconds, not milliseconds" in h for h in hints), result.report()
+    shown = hints(result)
+    assert shown and all("seconds, not milliseconds" in h for h in shown), result.report()
